@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Make sure the services the test suite talks to are running on loopback (idempotent):
+# PostgreSQL on 127.0.0.1:5432 with the 'postgres' role reachable without a password.
+# On Debian/Ubuntu as root it installs what is missing; otherwise it says what to do.
+set -euo pipefail
+
+have() { command -v "$1" >/dev/null 2>&1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif have sudo; then sudo "$@"; else return 1; fi; }
+apt_install() {
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null 2>&1 || {
+    as_root apt-get update -q >/dev/null && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null
+  }
+}
+pg_up() { have pg_isready && pg_isready -q -h 127.0.0.1 -p 5432; }
+pg_login() { PGCONNECT_TIMEOUT=3 psql -h 127.0.0.1 -U postgres -d postgres -Atc 'select 1' >/dev/null 2>&1; }
+
+postgres() {
+  if [ -n "${DASH_TEST_POSTGRES_URL:-}" ] || [ "${DASH_TEST_POSTGRES:-}" = skip ]; then return; fi
+  if ! pg_up; then
+    if ! have pg_ctlcluster; then
+      echo "services: installing PostgreSQL (Debian package postgresql)"
+      apt_install postgresql postgresql-client || {
+        echo "services: cannot install PostgreSQL here; install it, or set DASH_TEST_POSTGRES_URL" >&2; exit 1; }
+    fi
+    version=$(ls /etc/postgresql | sort -V | tail -n1)
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    for _ in $(seq 1 30); do pg_up && break; sleep 1; done
+    pg_up || { echo "services: PostgreSQL did not start" >&2; exit 1; }
+  fi
+  if ! pg_login; then
+    # A fresh Debian cluster asks for passwords over TCP: let the test role in from loopback.
+    hba=$(as_root runuser -u postgres -- psql -Atc 'show hba_file')
+    if ! as_root grep -q '^host all postgres 127.0.0.1/32 trust' "$hba"; then
+      as_root sed -i '1i host all postgres 127.0.0.1/32 trust\nhost all postgres ::1/128 trust' "$hba"
+      as_root runuser -u postgres -- psql -Atc 'select pg_reload_conf()' >/dev/null
+    fi
+    pg_login || { echo "services: cannot log in to PostgreSQL as postgres@127.0.0.1" >&2; exit 1; }
+  fi
+  echo "services: PostgreSQL ready on 127.0.0.1:5432"
+}
+
+postgres

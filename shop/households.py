@@ -1,0 +1,56 @@
+"""Households, their members and the API tokens that act for them."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shop.errors import NotFound, Unauthorized
+from shop.models import ApiToken, Household, utcnow
+
+
+def get_household(session: Session, household_id: int) -> Household:
+    household = session.get(Household, household_id)
+    if household is None:
+        raise NotFound(f"no household with id {household_id}")
+    return household
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_token(
+    session: Session, household_id: int | None, role: str = "household", label: str = ""
+) -> str:
+    """Create a bearer token and return it; only its hash is stored, so it is shown once."""
+    if household_id is not None:
+        get_household(session, household_id)
+    token = secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(token_hash=_hash(token), household_id=household_id, role=role, label=label)
+    )
+    session.flush()
+    return token
+
+
+def authenticate(session: Session, token: str) -> ApiToken:
+    """Return the live token record for a bearer token or raise Unauthorized."""
+    record = session.execute(
+        select(ApiToken).where(ApiToken.token_hash == _hash(token))
+    ).scalar_one_or_none()
+    if record is None or record.revoked_at is not None:
+        raise Unauthorized("invalid or revoked token")
+    return record
+
+
+def revoke_token(session: Session, token: str) -> None:
+    record = authenticate(session, token)
+    record.revoked_at = utcnow()
+
+
+def spending_limit_cents(household: Household, default_cents: int) -> int:
+    return household.spending_limit_cents or default_cents

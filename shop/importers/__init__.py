@@ -1,0 +1,1 @@
+"""Importers that load real data sets into the store's schema."""

@@ -1,0 +1,137 @@
+"""Shared fixtures: stores on SQLite and PostgreSQL, a seeded demo store, the Flask client.
+
+PostgreSQL tests use a throwaway database created on the server named by
+``DASH_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``).
+If that server is unreachable they fail with instructions; set ``DASH_TEST_POSTGRES=skip``
+to skip them on a machine without PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from shop.config import Settings
+from shop.demo.generator import Params
+from shop.demo.seed import seed_demo
+from shop.households import issue_token
+from shop.migrate import upgrade
+from shop.store import Store
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+PG_ADMIN_URL = os.environ.get(
+    "DASH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+#: Small, fixed demo data for tests: fast and the same on every run.
+TEST_PARAMS = Params(seed=7, households=12, days=180, end=date(2026, 6, 30))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+    if os.environ.get("DASH_TEST_POSTGRES") == "skip":
+        pytest.skip("DASH_TEST_POSTGRES=skip")
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
+    name = f"dash_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any connection failure means the same thing
+        admin.dispose()
+        pytest.fail(
+            f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({type(exc).__name__}). Start it "
+            "(`make services`), point DASH_TEST_POSTGRES_URL at one, or set "
+            "DASH_TEST_POSTGRES=skip.",
+            pytrace=False,
+        )
+    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend_url(request, tmp_path) -> Iterator[str]:
+    """The database URL of each backend; PostgreSQL tables are emptied after each test."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'dash.db'}"
+        return
+    url = request.getfixturevalue("postgres_url")
+    yield url
+    engine = create_engine(url, future=True)
+    with engine.begin() as conn:
+        tables = (
+            conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if tables:
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def store(backend_url) -> Iterator[Store]:
+    """A migrated, empty store on each backend."""
+    settings = Settings(database_url=backend_url)
+    upgrade(settings)
+    s = Store(settings)
+    yield s
+    s.dispose()
+
+
+@pytest.fixture
+def demo_store(store) -> Store:
+    """The store with the demo catalog and a small seeded set of households."""
+    with store.session() as s:
+        seed_demo(s, TEST_PARAMS)
+    return store
+
+
+@pytest.fixture
+def sqlite_demo_store(tmp_path) -> Iterator[Store]:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'api.db'}")
+    upgrade(settings)
+    s = Store(settings)
+    with s.session() as session:
+        seed_demo(session, TEST_PARAMS)
+    yield s
+    s.dispose()
+
+
+@pytest.fixture
+def app(sqlite_demo_store):
+    from shop.api import create_app
+
+    app = create_app(store=sqlite_demo_store)
+    app.config.update(TESTING=True)
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def token(sqlite_demo_store) -> str:
+    with sqlite_demo_store.session() as s:
+        return issue_token(s, 1, label="test")
+
+
+@pytest.fixture
+def auth(token) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
