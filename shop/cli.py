@@ -139,6 +139,26 @@ def token(ctx: _Ctx, household: int | None, operator: bool, label: str) -> None:
         )
 
 
+@cli.command("train")
+@click.option("--force", is_flag=True, help="Retrain the Rasa model even if nothing changed.")
+@click.option("--config", default="config.yml", show_default=True, help="Rasa config file.")
+@pass_ctx
+def train(ctx: _Ctx, force: bool, config: str) -> None:
+    """Export the catalog, build the spaCy pipeline from it, and train the Rasa model
+    (reused when data and config have not changed)."""
+    from bot.training import export_catalog, train_rasa
+    from shop.migrate import upgrade
+
+    upgrade(ctx.settings)
+    with ctx.store.session() as s:
+        n_products, n_patterns = export_catalog(s)
+    if n_products == 0:
+        raise click.ClickException("the catalog is empty: run `dash seed-demo` or an import first")
+    click.echo(f"catalog snapshot: {n_products} products; spaCy ruler: {n_patterns} patterns")
+    model = train_rasa(config=config, force=force)
+    click.echo(f"model: {model}")
+
+
 @cli.command("serve")
 @click.option("--host", default=None, help="Bind address (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8000).")
@@ -160,12 +180,19 @@ def serve(ctx: _Ctx, host: str | None, port: int | None) -> None:
 
 @cli.command("demo")
 @click.option("--port", type=int, default=None, help="API port (default 8000).")
+@click.option("--rasa-port", type=int, default=5005, show_default=True)
+@click.option("--actions-port", type=int, default=5055, show_default=True)
+@click.option("--no-assistant", is_flag=True, help="Serve only the store API.")
 @pass_ctx
-def demo(ctx: _Ctx, port: int | None) -> None:
-    """Set up the demo store on first run and serve it on loopback until Ctrl-C."""
+def demo(
+    ctx: _Ctx, port: int | None, rasa_port: int, actions_port: int, no_assistant: bool
+) -> None:
+    """Set up everything on first run (store, demo data, trained model) and run the store API,
+    the Rasa server and the action server on loopback until Ctrl-C."""
     from werkzeug.serving import make_server
 
     from shop.api import create_app
+    from shop.config import PROJECT_ROOT
     from shop.demo.generator import Params
     from shop.demo.seed import seed_demo as run_seed
     from shop.households import issue_token
@@ -180,25 +207,104 @@ def demo(ctx: _Ctx, port: int | None) -> None:
         click.echo(
             f"demo store created: {stats.households} households, {stats.purchases} purchases"
         )
+    assistant = None
+    if not no_assistant:
+        from bot.runtime import Assistant, AssistantConfig
+        from bot.training import export_catalog, train_rasa
+
+        with ctx.store.session() as s:
+            export_catalog(s)
+        click.echo("training the assistant (reused when nothing changed) ...")
+        model = train_rasa()
+        assistant = Assistant(
+            AssistantConfig(
+                model=model,
+                database_url=settings.database_url,
+                rasa_port=rasa_port,
+                actions_port=actions_port,
+                log_dir=PROJECT_ROOT / "var" / "log",
+            )
+        )
+        click.echo("starting the Rasa server and the action server ...")
+        assistant.start()
     port = port or settings.api_port
     server = make_server(settings.api_host, port, create_app(store=ctx.store), threaded=True)
     base = f"http://{settings.api_host}:{port}"
-    click.echo(
-        f"\nDash demo is running (Ctrl-C stops it)\n"
-        f"  store API   {base}/api/health\n"
-        f"  database    {_redact(settings.database_url)}\n"
-        f"  household 1 token: {tok}\n\n"
-        f"  try: curl -H 'Authorization: Bearer {tok}' {base}/api/households/1/cart\n"
-        f"       curl '{base}/api/products/search?q=ketchup'\n"
-    )
+    lines = [
+        "",
+        "Dash demo is running (Ctrl-C stops it)",
+        f"  store API      {base}/api/health",
+        f"  database       {_redact(settings.database_url)}",
+        f"  household 1    token {tok}",
+    ]
+    if assistant:
+        lines += [
+            f"  assistant      {assistant.webhook} (REST; sender = household id)",
+            f"  socket.io      http://127.0.0.1:{rasa_port}/socket.io",
+            f"  Rasa HTTP API  http://127.0.0.1:{rasa_port}"
+            f" (auth token {assistant.cfg.auth_token})",
+            "  logs           var/log/",
+            "",
+            "  chat in a terminal:  .venv/bin/dash chat 1",
+        ]
+    lines += [
+        f"  try: curl -H 'Authorization: Bearer {tok}' {base}/api/households/1/cart",
+        f"       curl '{base}/api/products/resolve?q=catch+up'",
+        "",
+    ]
+    click.echo("\n".join(lines))
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+        if assistant:
+            assistant.stop()
         ctx.store.dispose()
         click.echo("stopped")
+
+
+@cli.command("chat")
+@click.argument("household")
+@click.option("--url", default="http://127.0.0.1:5005", show_default=True, help="The Rasa server.")
+@click.option("--voice", is_flag=True, help="Ask for spoken-style answers.")
+def chat(household: str, url: str, voice: bool) -> None:
+    """Chat with the assistant in the terminal as HOUSEHOLD (the demo identity scheme)."""
+    import json
+    import urllib.request
+
+    click.echo(f"Chatting as household {household}. Empty line or Ctrl-D ends.")
+    buttons: list[dict] = []
+    while True:
+        try:
+            text = input("you> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not text:
+            break
+        if text.isdigit() and buttons and 1 <= int(text) <= len(buttons):
+            text = buttons[int(text) - 1]["payload"]
+        body = {"sender": household, "message": text}
+        if voice:
+            body["metadata"] = {"voice": True}
+        req = urllib.request.Request(
+            f"{url.rstrip('/')}/webhooks/rest/webhook",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=30) as res:  # noqa: S310 - user's URL
+                replies = json.load(res)
+        except OSError as exc:
+            raise click.ClickException(f"the assistant at {url} is not answering: {exc}") from exc
+        buttons = []
+        for r in replies:
+            if r.get("text"):
+                click.echo(f"dash> {r['text']}")
+            for b in r.get("buttons", []):
+                buttons.append(b)
+                click.echo(f"      [{len(buttons)}] {b['title']}")
 
 
 def _redact(url: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shop.carts import cart_total_cents
 from shop.models import Cart, CartLine, Order, OrderLine, Product
+from shop.resolve import ProductChoice
 
 
 def money(cents: int) -> float:
@@ -65,4 +66,25 @@ def order(o: Order) -> dict:
         "total": money(o.total_cents),
         "placed_at": o.placed_at.isoformat() + "Z",
         "lines": [order_line(line) for line in o.lines],
+    }
+
+
+def choice(c: ProductChoice) -> dict:
+    """A resolution: the category, the product, alternatives, why, and how sure."""
+    m = c.match
+    match_conf = m.score / 100
+    return {
+        "query": m.text,
+        "category": {"id": c.category.id, "name": c.category.name} if c.category else None,
+        "product": product(c.product) if c.product else None,
+        "alternatives": [product(p) for p in c.alternatives],
+        "reason": c.reason,
+        "confidence": round(match_conf * c.confidence, 3) if c.product else round(match_conf, 3),
+        "match": {
+            "score": m.score,
+            "confident": m.confident,
+            "brand": m.brand,
+            "candidates": [{"category_id": cid, "score": s} for cid, s in m.candidates],
+        },
+        "ambiguous": c.ambiguous or not m.confident,
     }

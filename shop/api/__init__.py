@@ -6,6 +6,7 @@ from flask import Flask
 
 from shop.api.errors import register_error_handlers
 from shop.config import Settings
+from shop.resolve import ProductResolver
 from shop.store import Store
 
 
@@ -18,6 +19,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["dash.store"] = store
     app.extensions["dash.search"] = {}
+    app.extensions["dash.resolver"] = ProductResolver()
     register_error_handlers(app)
 
     from shop.api.routes import bp

@@ -9,6 +9,7 @@ from shop import carts, orders, serialize
 from shop.api.auth import require_household
 from shop.catalog import get_product, product_by_gtin
 from shop.errors import InvalidInput
+from shop.households import get_household
 from shop.models import Product
 from shop.search import ProductIndex, catalog_version
 from shop.store import Store
@@ -162,6 +163,34 @@ def search_products():
             if h.product_id in by_id
         ]
     return jsonify({"query": query, "results": results})
+
+
+@bp.get("/products/resolve")
+def resolve_product():
+    """What product does this mention mean, for this household (or an anonymous visitor)?"""
+    query = request.args.get("q", "").strip()
+    if not query:
+        raise InvalidInput("give what was said with ?q=")
+    if len(query) > 200:
+        raise InvalidInput("the text is longer than 200 characters")
+    raw_household = request.args.get("household")
+    household_id = None
+    with _store().session() as s:
+        if raw_household is not None:
+            if not raw_household.isdigit():
+                raise InvalidInput("'household' must be a household id")
+            household_id = int(raw_household)
+            require_household(s, household_id)
+            get_household(s, household_id)
+        resolver = current_app.extensions["dash.resolver"]
+        choice = resolver.resolve_text(
+            s,
+            query,
+            household_id,
+            member=request.args.get("member") or None,
+            size=request.args.get("size") or None,
+        )
+        return jsonify(serialize.choice(choice))
 
 
 def _product_index(session) -> ProductIndex:

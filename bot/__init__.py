@@ -1,0 +1,1 @@
+"""The Rasa assistant: training data (data/), custom actions (actions/), NLU components."""

@@ -1,0 +1,66 @@
+"""What an action needs: the store and resolver (built once per process), and who is talking."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from rasa_sdk import Tracker
+from sqlalchemy.orm import Session
+
+from shop.config import Settings
+from shop.models import Household
+from shop.resolve import ProductResolver
+from shop.store import Store
+
+#: Input channels whose answers are spoken, not shown.
+VOICE_CHANNELS = {"alexa", "wyoming", "voice", "speaker", "assist"}
+
+
+class ShopContext:
+    """The store and the product resolver; tests pass their own, the server builds one."""
+
+    _default: ShopContext | None = None
+    _lock = threading.Lock()
+
+    def __init__(self, store: Store, resolver: ProductResolver | None = None) -> None:
+        self.store = store
+        self.settings = store.settings
+        self.resolver = resolver or ProductResolver()
+
+    @classmethod
+    def default(cls) -> ShopContext:
+        """Built lazily on the first action, from the environment (DASH_DATABASE_URL ...)."""
+        with cls._lock:
+            if cls._default is None:
+                cls._default = cls(Store(Settings.from_env()))
+            return cls._default
+
+
+@dataclass(frozen=True)
+class Who:
+    household_id: int | None
+    member: str | None
+    channel: str
+    voice: bool
+
+    @property
+    def source(self) -> str:
+        """The cart-line source for this channel."""
+        return "voice" if self.voice else "chat"
+
+
+def identify(tracker: Tracker, session: Session) -> Who:
+    """Who is talking: the household (channel metadata, or in the demo a REST sender equal to a
+    household id), the member if the channel knows it, and whether answers are spoken."""
+    metadata: dict[str, Any] = tracker.latest_message.get("metadata") or {}
+    channel = tracker.get_latest_input_channel() or str(metadata.get("channel") or "")
+    voice = bool(metadata.get("voice")) or channel in VOICE_CHANNELS
+    raw = metadata.get("household_id", tracker.sender_id)
+    household_id = None
+    if isinstance(raw, int) or (isinstance(raw, str) and raw.isdigit()):
+        if session.get(Household, int(raw)) is not None:
+            household_id = int(raw)
+    member = metadata.get("member")
+    return Who(household_id, member if isinstance(member, str) and member else None, channel, voice)
