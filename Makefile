@@ -12,7 +12,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # through PEP 517, where its setup.py fails ('dict' object has no attribute '__LIGHTFM_SETUP__').
 PIP_PIN := pip==24.2 setuptools==69.5.1 wheel==0.45.1
 
-.PHONY: help venv demo test lint format services lock clean
+.PHONY: help venv demo test bench train lint format services lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -35,6 +35,12 @@ demo: venv ## Set up the demo store on first run and serve it on 127.0.0.1 (Ctrl
 
 test: venv services lint ## Run the whole test suite (starts PostgreSQL if needed)
 	$(BIN)/pytest
+
+bench: venv ## Run the benchmarks: writes bench/results.json and prints a table
+	$(BIN)/python -m bench
+
+train: venv ## Export the catalog, build the spaCy pipeline, train the Rasa model
+	$(BIN)/dash train
 
 lint: venv ## ruff check and format check
 	$(BIN)/ruff check .

@@ -22,6 +22,8 @@ from rapidfuzz import fuzz, process
 CONFIDENT = 85.0
 #: Below this nothing is proposed at all.
 MINIMUM = 70.0
+#: A match over several words this strong hides matches of the words inside it.
+DOMINANT = 88.0
 
 FILLER = set(
     """a an the some of for me my our please pls add buy order get need want more another
@@ -233,20 +235,34 @@ class MentionMatcher:
                 for i, text in enumerate(self._joined)
                 if text == joined
             ]
-        cutoff = 88.0 if len(joined) <= 5 else MINIMUM
+        key = sound_key(span)
+        if len(joined) <= 5:
+            # Short words: one-letter slips change a ratio a lot ("milc" vs "milk" is 75), so
+            # take close spellings (88+) and exact sound-alikes of three or more consonants.
+            hits = {
+                idx: score
+                for _t, score, idx in process.extract(
+                    joined, self._joined, scorer=fuzz.ratio, limit=8, score_cutoff=88.0
+                )
+            }
+            if len(key) >= 3:
+                for idx, other in enumerate(self._sound):
+                    if other == key and abs(len(self._joined[idx]) - len(joined)) <= 1:
+                        hits[idx] = max(hits.get(idx, 0.0), 90.0)
+            return [_Hit(self.terms[i], s, start, end) for i, s in hits.items()]
         best: dict[int, float] = {}
         for choices, query, scale in (
             (self._plain, span, 1.0),
             (self._joined, joined, 1.0),
-            (self._sound, sound_key(span), 0.92),
+            (self._sound, key, 0.92),
         ):
-            if not query or (choices is self._sound and len(joined) < 6):
+            if not query:
                 continue
             for _text, score, idx in process.extract(
-                query, choices, scorer=fuzz.ratio, limit=8, score_cutoff=cutoff / scale
+                query, choices, scorer=fuzz.ratio, limit=8, score_cutoff=MINIMUM / scale
             ):
                 best[idx] = max(best.get(idx, 0.0), score * scale)
-        return [_Hit(self.terms[i], s, start, end) for i, s in best.items() if s >= cutoff]
+        return [_Hit(self.terms[i], s, start, end) for i, s in best.items() if s >= MINIMUM]
 
     def hits(self, text: str) -> list[_Hit]:
         words = normalize(text).split()
@@ -259,7 +275,20 @@ class MentionMatcher:
                 for hit in self._span_hits(span, i, j):
                     hit.words = span
                     out.append(hit)
-        return out
+        # "penut butter" is peanut butter, not butter: a strong match over more words hides
+        # the matches of the words inside it.
+        strong = [h for h in out if h.score >= DOMINANT and h.term.kind != "brand"]
+        return [
+            h
+            for h in out
+            if not any(
+                g.start <= h.start
+                and h.end <= g.end
+                and (g.end - g.start) > (h.end - h.start)
+                and set(g.term.category_ids) != set(h.term.category_ids)
+                for g in strong
+            )
+        ]
 
     def match(self, text: str) -> Match:
         """The most likely category (with brand or product if named) for a mention."""
@@ -297,7 +326,7 @@ class MentionMatcher:
             if best_cat in h.term.category_ids
             and (h.term.kind != "brand" or len(h.term.category_ids) == 1)
         ]
-        top_hit = max(support, key=lambda h: (h.score, h.end - h.start))
+        top_hit = max(support, key=lambda h: (h.score, h.term.kind == "category", h.end - h.start))
         score = min(100.0, top_hit.score)
         if len(ranked) > 1 and ranked[1][1] >= ranked[0][1] - 1.0:
             score = min(score, CONFIDENT - 1.0)  # two categories read equally well: ask

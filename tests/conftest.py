@@ -135,3 +135,37 @@ def token(sqlite_demo_store) -> str:
 @pytest.fixture
 def auth(token) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def assistant_db(tmp_path_factory) -> str:
+    """A seeded SQLite store for the assistant tests (the trained model's catalog comes from it)."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path_factory.mktemp('assistant') / 'a.db'}")
+    upgrade(settings)
+    store = Store(settings)
+    with store.session() as s:
+        seed_demo(s, TEST_PARAMS)
+    store.dispose()
+    return settings.database_url
+
+
+@pytest.fixture(scope="session")
+def trained_model(assistant_db):
+    """Train the Rasa model once per test run; Rasa reuses it when data and config are
+    unchanged (models/ survives between runs). The catalog snapshot and spaCy pipeline are
+    rewritten from the demo catalog."""
+    from bot.training import export_catalog, train_rasa
+
+    store = Store(Settings(database_url=assistant_db))
+    with store.session() as s:
+        export_catalog(s)
+    store.dispose()
+    return train_rasa()

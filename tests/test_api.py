@@ -244,3 +244,53 @@ def test_search_bad_input(client, params):
 def test_search_nonsense_finds_nothing(client):
     res = client.get("/api/products/search", query_string={"q": "qzxv wrrbl"})
     assert res.get_json()["results"] == []
+
+
+def test_resolve_for_a_household_says_why(client, auth, app):
+    res = client.get(
+        "/api/products/resolve", query_string={"q": "catch up", "household": 1}, headers=auth
+    )
+    assert res.status_code == 200
+    body = res.get_json()
+    assert body["category"]["id"] == "ketchup" and body["product"]["category"]["id"] == "ketchup"
+    assert body["reason"] in {
+        "your usual",
+        "you bought it before",
+        "you set this preference",
+        "popular with households like yours",
+    }
+    assert 0 < body["confidence"] <= 1 and len(body["alternatives"]) <= 3
+    assert body["product"]["id"] not in [a["id"] for a in body["alternatives"]]
+
+
+def test_resolve_anonymous_needs_no_token_and_gets_bestseller(client):
+    body = client.get("/api/products/resolve", query_string={"q": "heinz tomato sauce"}).get_json()
+    assert body["product"]["brand"] == "Heinz" and body["reason"] in {"bestseller", ""} | {
+        "you asked for it"
+    }
+
+
+@pytest.mark.parametrize("q", ["a dollhouse", "play some jazz"])
+def test_resolve_never_forces_a_match(client, q):
+    body = client.get("/api/products/resolve", query_string={"q": q}).get_json()
+    assert body["product"] is None and body["confidence"] < 0.5 and body["ambiguous"]
+
+
+def test_resolve_with_household_needs_its_token(client, auth):
+    assert (
+        client.get(
+            "/api/products/resolve", query_string={"q": "milk", "household": 2}, headers=auth
+        ).status_code
+        == 403
+    )
+    assert (
+        client.get("/api/products/resolve", query_string={"q": "milk", "household": 1}).status_code
+        == 401
+    )
+    assert (
+        client.get(
+            "/api/products/resolve", query_string={"q": "milk", "household": "x"}, headers=auth
+        ).status_code
+        == 400
+    )
+    assert client.get("/api/products/resolve", query_string={"q": ""}).status_code == 400

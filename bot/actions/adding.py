@@ -75,9 +75,7 @@ def ask_category(turn: Turn, match: Match, quantity: int | None) -> None:
 
 def say_unknown(turn: Turn, text: str) -> None:
     """Never add something unrelated: say so and offer the closest products we sell."""
-    from shop.search import ProductIndex
-
-    hits = ProductIndex.build(turn.session).search(text, limit=3) if text.strip() else []
+    hits = turn.ctx.search_index(turn.session).search(text, limit=3) if text.strip() else []
     names = [product_name(turn.session.get(Product, h.product_id)) for h in hits if h.score >= 86]
     if names:
         turn.say(f'I couldn\'t find "{text.strip()}". The closest I have: {", ".join(names)}.')

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from shop.config import Settings
 from shop.models import Household
 from shop.resolve import ProductResolver
+from shop.search import ProductIndex, catalog_version
 from shop.store import Store
 
 #: Input channels whose answers are spoken, not shown.
@@ -28,6 +29,14 @@ class ShopContext:
         self.store = store
         self.settings = store.settings
         self.resolver = resolver or ProductResolver()
+        self._index: ProductIndex | None = None
+
+    def search_index(self, session: Session) -> ProductIndex:
+        """Product search for suggestions, rebuilt only when the catalog changes."""
+        version = catalog_version(session)
+        if self._index is None or self._index.version != version:
+            self._index = ProductIndex.build(session)
+        return self._index
 
     @classmethod
     def default(cls) -> ShopContext:

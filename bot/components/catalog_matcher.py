@@ -6,7 +6,9 @@ snapshot up when it starts, and again whenever the file changes. It replaces the
 and ``brand`` entities of the spaCy entity ruler (exact phrases) with one ``product`` entity per
 item, carrying the match: ``category_id``, ``score`` (0-100), ``brand``, ``product_id`` when a
 product was named, ``size``, and ``candidates`` for the question to ask when the score is low.
-It also adds a ``quantity`` entity ("two", "3", "a couple of").
+It also adds a ``quantity`` entity ("two", "3", "a couple of"), and replaces the tokens of
+confidently matched products with one placeholder token, in training and at run time alike, so
+the intent classifier after it learns "add PRODUCT" rather than thousands of product words.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from shop.mentions import MINIMUM, CatalogSnapshot, MentionMatcher
+from shop.mentions import CONFIDENT, MINIMUM, CatalogSnapshot, MentionMatcher
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,7 @@ _QTY = re.compile(
     re.I,
 )
 DROP = {"product", "brand", "size"}
+PRODUCT_TOKEN = "__product__"
 
 
 def parse_quantity(text: str) -> tuple[int, int, int] | None:
@@ -76,6 +81,16 @@ def _locate(text: str, words: str) -> tuple[int, int]:
     if start < 0 or end_word < 0:
         return 0, len(text)
     return start, end_word + len(parts[-1])
+
+
+def _mask(message: Message, spans: list[tuple[int, int]]) -> None:
+    """Replace the tokens of confidently matched products by one placeholder token, so the
+    intent classifier learns the shape of a request ("add PRODUCT"), not product words."""
+    tokens = message.get(TOKENS_NAMES[TEXT]) or []
+    for token in tokens:
+        if any(start <= token.start < end for start, end in spans):
+            token.text = PRODUCT_TOKEN
+            token.lemma = PRODUCT_TOKEN
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
@@ -112,6 +127,18 @@ class CatalogMatcher(GraphComponent, EntityExtractorMixin):
         return self._matcher
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Mask product words in the training examples exactly as in :meth:`process`."""
+        matcher = self._current()
+        if matcher is not None:
+            for example in training_data.training_examples:
+                text = example.get("text")
+                if text:
+                    spans = [
+                        _locate(text, m.mention)
+                        for m in matcher.match_all(text)
+                        if m.confident and m.mention
+                    ]
+                    _mask(example, spans)
         return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
@@ -145,6 +172,14 @@ class CatalogMatcher(GraphComponent, EntityExtractorMixin):
                         "candidates": [list(c) for c in match.candidates],
                     }
                 )
+            _mask(
+                message,
+                [
+                    (e["start"], e["end"])
+                    for e in entities
+                    if e["entity"] == "product" and e.get("score", 0) >= CONFIDENT
+                ],
+            )
             qty = parse_quantity(text)
             if qty:
                 value, start, end = qty

@@ -22,6 +22,21 @@ class SeedStats:
     skipped: bool = False
 
 
+def catalog_products_and_cycles(
+    session: Session,
+) -> tuple[list[CatalogProduct], dict[str, int]]:
+    """The generator's inputs from the demo catalog in the store."""
+    products = [
+        CatalogProduct(p.id, p.category_id, p.brand, p.price_cents, p.private_label)
+        for p in session.execute(select(Product).where(Product.source == "demo")).scalars()
+    ]
+    cycles = {
+        c.id: c.repurchase_days or 30
+        for c in session.execute(select(Category).where(Category.source == "demo")).scalars()
+    }
+    return products, cycles
+
+
 def seed_demo(session: Session, params: Params, *, reset: bool = False) -> SeedStats:
     """Load the catalog and, unless demo households exist (or ``reset``), generate them."""
     catalog = load_catalog_file(session)
@@ -36,14 +51,7 @@ def seed_demo(session: Session, params: Params, *, reset: bool = False) -> SeedS
         session.execute(delete(Household).where(Household.id.in_(ids)))
         session.flush()
 
-    products = [
-        CatalogProduct(p.id, p.category_id, p.brand, p.price_cents, p.private_label)
-        for p in session.execute(select(Product).where(Product.source == "demo")).scalars()
-    ]
-    cycles = {
-        c.id: c.repurchase_days or 30
-        for c in session.execute(select(Category).where(Category.source == "demo")).scalars()
-    }
+    products, cycles = catalog_products_and_cycles(session)
     data = generate(products, cycles, params)
     for h in data.households:
         session.add(

@@ -1,0 +1,97 @@
+"""Run the benchmarks, write bench/results.json and print a table.
+
+python -m bench                      # everything
+python -m bench --only resolution    # one benchmark
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+BENCHMARKS = ("resolution", "nlu")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--only", choices=BENCHMARKS, action="append")
+    parser.add_argument("--out", default=str(Path(__file__).with_name("results.json")))
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    out = Path(args.out)
+    results = json.loads(out.read_text()) if out.exists() else {}
+    results["machine"] = {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "run_at": datetime.now(timezone.utc).isoformat(),
+    }
+    console = Console()
+    for name in args.only or BENCHMARKS:
+        console.print(f"[bold]benchmark:[/bold] {name}")
+        if name == "resolution":
+            from bench import resolution
+
+            results["resolution"] = resolution.run()
+        elif name == "nlu":
+            from bench import nlu
+
+            results["nlu"] = nlu.run()
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    console.print(summary(results))
+    console.print(f"written to {out}")
+    return 0
+
+
+def summary(results: dict) -> Table:
+    table = Table(title=f"Dash benchmarks ({results['machine']['cores']} cores)")
+    for col in ("benchmark", "figure", "value", "target"):
+        table.add_column(col)
+    if "resolution" in results:
+        r = results["resolution"]
+        for part in ("generated", "handwritten"):
+            table.add_row(
+                "resolution",
+                f"category accuracy, {part} ({r[part]['mentions']})",
+                f"{r[part]['category_accuracy']:.3f}",
+                ">= 0.97",
+            )
+            table.add_row(
+                "resolution",
+                f"unrelated confident matches, {part}",
+                str(r[part]["unrelated_confident_matches"]),
+                "0",
+            )
+        table.add_row(
+            "resolution",
+            f"exact product, demo households ({r['households']['pairs']} pairs)",
+            f"{r['households']['exact_product_accuracy']:.3f}",
+            "",
+        )
+        table.add_row(
+            "resolution",
+            "match latency p50 / p99 (ms, demo catalog)",
+            f"{r['all']['match_ms_p50']} / {r['all']['match_ms_p99']}",
+            "",
+        )
+    if "nlu" in results:
+        n = results["nlu"]
+        table.add_row(
+            "nlu",
+            f"intent accuracy, 5-fold CV ({n['examples']} examples)",
+            f"{n['accuracy']:.3f}",
+            "",
+        )
+        table.add_row("nlu", "intent weighted F1", f"{n['weighted_f1']:.3f}", "")
+    return table
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

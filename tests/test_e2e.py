@@ -1,0 +1,102 @@
+"""End to end: the real Rasa server, action server and store API as processes on loopback.
+A household chats through the REST webhook; the result is checked through the HTTP API."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.request
+
+import pytest
+
+from bot.runtime import Assistant, AssistantConfig
+from shop.api import create_app
+from shop.config import Settings
+from shop.households import issue_token
+from shop.store import Store
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def assistant(trained_model, assistant_db, tmp_path_factory):
+    cfg = AssistantConfig(
+        model=trained_model,
+        database_url=assistant_db,
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        log_dir=tmp_path_factory.mktemp("logs"),
+    )
+    running = Assistant(cfg)
+    running.start(timeout=240)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def api(assistant_db):
+    from werkzeug.serving import make_server
+
+    store = Store(Settings(database_url=assistant_db))
+    server = make_server("127.0.0.1", free_port(), create_app(store=store), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    with store.session() as s:
+        token = issue_token(s, 1, label="e2e")
+    yield f"http://127.0.0.1:{server.server_port}", token
+    server.shutdown()
+    store.dispose()
+
+
+def post(url: str, body: dict) -> list | dict:
+    req = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=30) as res:
+        return json.load(res)
+
+
+def get(url: str, token: str) -> dict:
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=30) as res:
+        return json.load(res)
+
+
+def chat(assistant: Assistant, sender: str, text: str) -> str:
+    replies = post(assistant.webhook, {"sender": sender, "message": text})
+    return " | ".join(r.get("text", "") for r in replies)
+
+
+def test_order_by_chat_lands_in_the_store(assistant, api):
+    base, token = api
+    assert "Added" in chat(assistant, "1", "order ketchup")
+    assert "2 x" in chat(assistant, "1", "make it two")
+    cart = get(f"{base}/api/households/1/cart", token)
+    assert [(x["category"]["id"], x["quantity"], x["source"]) for x in cart["lines"]] == [
+        ("ketchup", 2, "chat")
+    ]
+    assert "Total" in chat(assistant, "1", "what's in my cart")
+    assert "Shall I place it?" in chat(assistant, "1", "check out")
+    assert get(f"{base}/api/households/1/orders", token)["orders"] == []  # not without a yes
+    assert "placed" in chat(assistant, "1", "yes")
+    orders = get(f"{base}/api/households/1/orders", token)["orders"]
+    assert len(orders) == 1 and orders[0]["lines"][0]["quantity"] == 2
+    assert orders[0]["lines"][0]["product"]["category"]["id"] == "ketchup"
+    assert get(f"{base}/api/households/1/cart", token)["lines"] == []
+
+
+def test_out_of_scope_and_unknown_never_order(assistant, api):
+    base, token = api
+    assert "shopping" in chat(assistant, "1", "play some jazz")
+    assert "dollhouse" in chat(assistant, "1", "order a dollhouse")
+    assert get(f"{base}/api/households/1/cart", token)["lines"] == []
+
+
+def test_rasa_http_api_needs_the_token(assistant):
+    url = f"http://127.0.0.1:{assistant.cfg.rasa_port}/conversations/1/tracker"
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(url, timeout=10)
+    assert err.value.code in (401, 403)
+    ok = urllib.request.urlopen(f"{url}?token={assistant.cfg.auth_token}", timeout=10)
+    assert ok.status == 200
