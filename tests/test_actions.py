@@ -340,3 +340,13 @@ def test_store_outage_is_reported_and_changes_nothing(matcher):
     broken = ShopContext(Store(Settings(database_url="postgresql://nobody@127.0.0.1:1/none")))
     reply = Chat(broken, matcher, "1").say(ActionAddToCart, "add milk")
     assert "unavailable" in reply
+
+
+def test_unclear_order_for_something_we_do_not_sell(ctx, matcher):
+    from bot.actions.fallback import ActionNotUnderstood
+
+    chat = Chat(ctx, matcher, "1")
+    assert "dollhouse" in chat.say(ActionNotUnderstood, "order a dollhouse")
+    assert cart_of(ctx) == []
+    messages = chat(ActionNotUnderstood, "blorp")
+    assert messages[0]["response"] == "utter_default"
