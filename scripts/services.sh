@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Make sure the services the test suite talks to are running on loopback (idempotent):
-# PostgreSQL on 127.0.0.1:5432 with the 'postgres' role reachable without a password.
+# Make sure the services the test suite talks to are there (idempotent): PostgreSQL running on
+# 127.0.0.1:5432 with the 'postgres' role reachable without a password, and the Mosquitto
+# binary (the MQTT tests start their own brokers on free ports with the shipped config).
 # On Debian/Ubuntu as root it installs what is missing; otherwise it says what to do.
 set -euo pipefail
 
@@ -39,4 +40,12 @@ postgres() {
   echo "services: PostgreSQL ready on 127.0.0.1:5432"
 }
 
+mosquitto_binary() {
+  if have mosquitto; then return; fi
+  echo "services: installing Mosquitto (Debian package mosquitto)"
+  apt_install mosquitto mosquitto-clients || {
+    echo "services: cannot install Mosquitto here; install it (the MQTT tests need it)" >&2; exit 1; }
+}
+
 postgres
+mosquitto_binary

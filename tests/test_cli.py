@@ -34,3 +34,24 @@ def test_token_errors(run):
     assert result.exit_code == 2 and "HOUSEHOLD" in result.output
     result = CliRunner().invoke(cli, ["--database-url", "sqlite://", "token", "1"])
     assert result.exit_code != 0
+
+
+def test_device_commands_write_mosquitto_files(run, tmp_path, monkeypatch):
+    from shop.devices import check_password
+
+    monkeypatch.setenv("DASH_MQTT_AUTH_DIR", str(tmp_path / "auth"))
+    run("seed-demo", "--households", "3", "--days", "30", "--end", "2026-01-01")
+    out = run("device", "add", "1", "--name", "kitchen").output
+    device_id = out.split("device id:")[1].split()[0]
+    secret = out.split("secret:")[1].split()[0]
+    passwd = (tmp_path / "auth" / "passwd").read_text()
+    entry = next(line for line in passwd.splitlines() if line.startswith(device_id + ":"))
+    assert check_password(secret, entry.split(":", 1)[1])
+    assert "pattern write dash/%u/scan" in (tmp_path / "auth" / "acl").read_text()
+    assert "kitchen" in run("device", "list").output
+    assert "revoked" in run("device", "revoke", device_id).output
+    assert device_id not in (tmp_path / "auth" / "passwd").read_text()
+    assert "revoked" in run("device", "list", "--household", "1").output
+    conf = run("broker-config", "--port", "18830").output
+    assert "listener 18830 127.0.0.1" in conf and "allow_anonymous false" in conf
+    assert run("device", "add", "999", "--name", "x").exit_code != 0

@@ -1,0 +1,61 @@
+"""``python -m mqtt_bridge``: run one bridge worker until SIGTERM or Ctrl-C.
+
+Configuration (environment): DASH_MQTT_URL (mqtt://dash-bridge:PASSWORD@127.0.0.1:1883),
+DASH_MQTT_SHARE_GROUP (set on every worker to share the load), DASH_MQTT_CLIENT_ID (default:
+the username; give each worker its own), DASH_DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+
+from mqtt_bridge.bridge import Bridge, BridgeOptions
+from mqtt_bridge.handler import EventHandler
+from shop.config import Settings
+from shop.store import Store
+
+
+def main() -> int:
+    logging.basicConfig(
+        level=os.environ.get("DASH_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    url = os.environ.get("DASH_MQTT_URL")
+    if not url:
+        print("error: set DASH_MQTT_URL=mqtt://dash-bridge:PASSWORD@host:1883", file=sys.stderr)
+        return 1
+    overrides: dict = {}
+    if os.environ.get("DASH_MQTT_SHARE_GROUP"):
+        overrides["share_group"] = os.environ["DASH_MQTT_SHARE_GROUP"]
+    if os.environ.get("DASH_MQTT_CLIENT_ID"):
+        overrides["client_id"] = os.environ["DASH_MQTT_CLIENT_ID"]
+    try:
+        options = BridgeOptions.from_url(url, **overrides)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    store = Store(Settings.from_env())
+    bridge = Bridge(EventHandler(store), options)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    bridge.start()
+    logging.getLogger("mqtt_bridge").info(
+        "bridge %s -> %s:%s (%s)",
+        options.client_id,
+        options.host,
+        options.port,
+        f"share group {options.share_group}" if options.share_group else "no share group",
+    )
+    done.wait()
+    bridge.stop()
+    store.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
