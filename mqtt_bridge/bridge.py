@@ -99,6 +99,10 @@ class Bridge:
         if reason_code.is_failure:
             log.error("MQTT connection refused: %s", reason_code)
             return
+        if self.options.share_group:
+            # A persistent session keeps old subscriptions: a worker that used to read the
+            # plain topics would otherwise get every message twice (its own copy and a share).
+            client.unsubscribe([f"dash/+/{kind}" for kind in KINDS])
         client.subscribe([(topic, 1) for topic in self.options.topics()])
         self.connected.set()
         log.info("connected to %s:%s", self.options.host, self.options.port)

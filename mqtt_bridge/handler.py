@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from mqtt_bridge.protocol import Ack, BadEvent, DeviceEvent, StatusEvent
 from shop import carts
 from shop.catalog import product_by_gtin
-from shop.errors import DomainError, InvalidInput, NotFound
+from shop.errors import DomainError, InvalidInput, NotFound, StoreUnavailable
 from shop.models import Device, Product, ScanEvent, utcnow
 from shop.resolve import ProductResolver
 from shop.store import Store
@@ -48,12 +48,13 @@ class EventHandler:
         try:
             with self.store.session() as s:
                 return self._handle(s, event)
-        except IntegrityError:
-            # Another worker committed the same event first: answer as a duplicate.
+        except IntegrityError as exc:
+            # Another worker committed the same event first: answer as a duplicate. Any other
+            # conflict (two workers creating one household's cart) is worth another try.
             with self.store.session() as s:
                 previous = _find(s, event.device_id, event.event_id)
                 if previous is None:
-                    raise
+                    raise StoreUnavailable("a concurrent change conflicted; retrying") from exc
                 return _duplicate_ack(s, previous)
 
     def handle_bad(self, bad: BadEvent) -> Ack:

@@ -22,12 +22,15 @@ class AddResult:
     merged: bool
 
 
-def get_cart(session: Session, household_id: int) -> Cart:
-    """The household's open cart, created on first use."""
+def get_cart(session: Session, household_id: int, *, lock: bool = False) -> Cart:
+    """The household's open cart, created on first use. ``lock`` takes a row lock (PostgreSQL
+    ``FOR UPDATE``) so concurrent changes to one cart from several workers serialize instead
+    of losing updates; SQLite serializes writers anyway."""
     get_household(session, household_id)
-    cart = session.execute(
-        select(Cart).where(Cart.household_id == household_id)
-    ).scalar_one_or_none()
+    query = select(Cart).where(Cart.household_id == household_id)
+    if lock:
+        query = query.with_for_update()
+    cart = session.execute(query).scalar_one_or_none()
     if cart is None:
         cart = Cart(household_id=household_id)
         session.add(cart)
@@ -61,7 +64,7 @@ def add_item(
     if source not in CHANNELS:
         raise InvalidInput(f"source must be one of {', '.join(CHANNELS)}")
     product = get_product(session, product_id)
-    cart = get_cart(session, household_id)
+    cart = get_cart(session, household_id, lock=True)
     line = session.execute(
         select(CartLine).where(CartLine.cart_id == cart.id, CartLine.product_id == product.id)
     ).scalar_one_or_none()

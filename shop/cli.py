@@ -171,9 +171,11 @@ def _write_auth(ctx: _Ctx) -> None:
 
         secret_file.write_text(secrets.token_urlsafe(24))
         secret_file.chmod(0o600)
-    bridge_hash = mosquitto_hash(secret_file.read_text().strip())
+    secret = secret_file.read_text().strip()
+    users = os.environ.get("DASH_MQTT_BRIDGE_USERS", "dash-bridge").split(",")
+    bridges = {u.strip(): mosquitto_hash(secret) for u in users if u.strip()}
     with ctx.store.session() as s:
-        passwd, acl = write_mosquitto_auth(s, directory, bridge_hash)
+        passwd, acl = write_mosquitto_auth(s, directory, bridges)
     click.echo(f"wrote {passwd} and {acl} (send Mosquitto a SIGHUP to reload them)")
 
 

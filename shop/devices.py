@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,15 +28,17 @@ MODES = ("cart", "list", "price")
 ITERATIONS = 101  # what mosquitto_passwd uses
 BRIDGE_USER = "dash-bridge"
 
-ACL_TEMPLATE = """# Written by `dash device ...`; do not edit by hand.
-# The bridge reads every device's events and answers on every ack topic.
-user {bridge}
+BRIDGE_ACL = """user {bridge}
 topic read dash/+/scan
 topic read dash/+/button
 topic read dash/+/voice
 topic read dash/+/status
 topic write dash/+/ack
+"""
 
+ACL_TEMPLATE = """# Written by `dash device ...`; do not edit by hand.
+# Bridge workers read every device's events and answer on every ack topic.
+{bridges}
 # Each device: its own events and status out, its own acks in (%u is its username = id).
 pattern write dash/%u/scan
 pattern write dash/%u/button
@@ -113,11 +116,13 @@ def list_devices(session: Session, household_id: int | None = None) -> list[Devi
 
 
 def write_mosquitto_auth(
-    session: Session, directory: Path, bridge_password_hash: str, bridge_user: str = BRIDGE_USER
+    session: Session, directory: Path, bridges: Mapping[str, str]
 ) -> tuple[Path, Path]:
-    """(Re)write ``passwd`` and ``acl`` for all live devices plus the bridge user."""
+    """(Re)write ``passwd`` and ``acl`` for all live devices plus the bridge workers
+    (``{username: password hash}``; each worker needs its own username, which is its client
+    id)."""
     directory.mkdir(parents=True, exist_ok=True)
-    lines = [f"{bridge_user}:{bridge_password_hash}"]
+    lines = [f"{user}:{digest}" for user, digest in bridges.items()]
     lines += [
         f"{d.id}:{d.secret_hash}"
         for d in session.execute(
@@ -129,5 +134,6 @@ def write_mosquitto_auth(
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     tmp.chmod(0o600)
     tmp.replace(passwd)
-    acl.write_text(ACL_TEMPLATE.format(bridge=bridge_user), encoding="utf-8")
+    blocks = "\n".join(BRIDGE_ACL.format(bridge=user) for user in bridges)
+    acl.write_text(ACL_TEMPLATE.format(bridges=blocks), encoding="utf-8")
     return passwd, acl

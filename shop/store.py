@@ -57,12 +57,14 @@ class Store:
             yield session
             session.commit()
         except DBAPIError as exc:
-            session.rollback()
-            if exc.connection_invalidated or _is_connect_error(exc):
+            _safe_rollback(session)
+            if exc.connection_invalidated or _transient(exc):
+                # Connection refused or lost, server shutting down, database locked: all
+                # transient, and the transaction was rolled back, so callers may retry.
                 raise StoreUnavailable("the database is unavailable; nothing was changed") from exc
             raise
         except BaseException:
-            session.rollback()
+            _safe_rollback(session)
             raise
         finally:
             session.close()
@@ -71,13 +73,25 @@ class Store:
         self.engine.dispose()
 
 
-def _is_connect_error(exc: Exception) -> bool:
+def _transient(exc: Exception) -> bool:
+    """Errors worth retrying: lost or refused connections, and a locked SQLite file (but not
+    SQLite's other OperationalErrors, such as a missing table, which are bugs)."""
     from sqlalchemy.exc import OperationalError
 
-    text = str(exc).lower()
-    return isinstance(exc, OperationalError) and (
-        "could not connect" in text or "connection refused" in text or "unable to open" in text
-    )
+    if not isinstance(exc, OperationalError):
+        return False
+    if "sqlite" in type(exc.orig).__module__:
+        text = str(exc.orig).lower()
+        return "locked" in text or "unable to open" in text or "disk i/o" in text
+    return True
+
+
+def _safe_rollback(session: Session) -> None:
+    """Roll back, even when the connection is already gone."""
+    try:
+        session.rollback()
+    except Exception:  # noqa: BLE001 - the original error is the one worth raising
+        session.invalidate()
 
 
 def sync_id_sequence(session: Session, table: str, column: str = "id") -> None:
