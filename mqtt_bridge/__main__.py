@@ -2,7 +2,8 @@
 
 Configuration (environment): DASH_MQTT_URL (mqtt://dash-bridge:PASSWORD@127.0.0.1:1883),
 DASH_MQTT_SHARE_GROUP (set on every worker to share the load), DASH_MQTT_CLIENT_ID (default:
-the username; give each worker its own), DASH_DATABASE_URL.
+the username; give each worker its own), DASH_SCAN_RATE_LIMIT (events per device per
+minute, default 60), DASH_DATABASE_URL.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 import threading
 
 from mqtt_bridge.bridge import Bridge, BridgeOptions
-from mqtt_bridge.handler import EventHandler
+from mqtt_bridge.handler import EventHandler, HandlerOptions
 from shop.config import Settings
 from shop.store import Store
 
@@ -38,8 +39,9 @@ def main() -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    limit = int(os.environ.get("DASH_SCAN_RATE_LIMIT", HandlerOptions.max_events_per_minute))
     store = Store(Settings.from_env())
-    bridge = Bridge(EventHandler(store), options)
+    bridge = Bridge(EventHandler(store, HandlerOptions(max_events_per_minute=limit)), options)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())

@@ -68,14 +68,22 @@ class World:
         # The test files belong to whoever runs the tests; keep the broker as that user.
         user = pwd.getpwuid(os.geteuid()).pw_name
         conf.write_text(render_mosquitto_conf(self.port, tmp / "auth", tmp / "data", user=user))
-        self.broker = subprocess.Popen(
-            ["mosquitto", "-c", str(conf)], stderr=open(tmp / "mosquitto.log", "wb")
-        )  # noqa: SIM115
+        self.conf = conf
+        self.start_broker()
+        self.bridge = self.start_bridge()
+
+    def start_broker(self):
+        log = open(self.tmp / "mosquitto.log", "ab")  # noqa: SIM115 - the broker keeps it
+        self.broker = subprocess.Popen(["mosquitto", "-c", str(self.conf)], stderr=log)
         deadline = time.monotonic() + 10
         while not _port_open(self.port):
-            assert time.monotonic() < deadline, (tmp / "mosquitto.log").read_text()
+            assert time.monotonic() < deadline, (self.tmp / "mosquitto.log").read_text()
             time.sleep(0.1)
-        self.bridge = self.start_bridge()
+
+    def restart_broker(self):
+        self.broker.terminate()  # SIGTERM: Mosquitto saves sessions and queued messages
+        self.broker.wait(10)
+        self.start_broker()
 
     def write_auth(self):
         with self.store.session() as s:
@@ -86,7 +94,7 @@ class World:
                 {BRIDGE_USER: digest, f"{BRIDGE_USER}-2": digest, f"{BRIDGE_USER}-crash": digest},
             )
 
-    def start_bridge(self, user: str = BRIDGE_USER, limit: int = 1000, **options) -> Bridge:
+    def start_bridge(self, user: str = BRIDGE_USER, limit: int = 1_000_000, **options) -> Bridge:
         bridge = Bridge(
             EventHandler(self.store, HandlerOptions(max_events_per_minute=limit)),
             BridgeOptions(
@@ -128,14 +136,21 @@ class Device_:
         self.client.on_message = lambda _c, _u, m: self.acks.put(json.loads(m.payload))
         self.refused = None
         connected = queue.Queue()
-        self.client.on_connect = lambda _c, _u, _f, rc, _p=None: connected.put(rc)
+        ack_topic = f"dash/{listen_to or device_id}/ack"
+
+        def on_connect(client, _u, _f, rc, _p=None):
+            if not rc.is_failure:
+                client.subscribe(ack_topic, qos=1)  # again after every reconnect
+            connected.put(rc)
+
+        self.client.on_connect = on_connect
+        self.client.reconnect_delay_set(min_delay=1, max_delay=2)
         self.client.connect("127.0.0.1", world.port)
         self.client.loop_start()
         rc = connected.get(timeout=10)
         if rc.is_failure:
             self.refused = rc
             return
-        self.client.subscribe(f"dash/{listen_to or device_id}/ack", qos=1)
         time.sleep(0.2)
         self.device_id = device_id
 
@@ -433,6 +448,7 @@ def _bridge_process(world: World, user: str) -> subprocess.Popen:
         "DASH_MQTT_URL": f"mqtt://{user}:{world.bridge_password}@127.0.0.1:{world.port}",
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "PYTHONUNBUFFERED": "1",
+        "DASH_SCAN_RATE_LIMIT": "1000000",
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "mqtt_bridge"], env=env, stderr=subprocess.PIPE, text=True
@@ -485,4 +501,57 @@ def test_bridge_killed_between_receiving_and_committing(world, kitchen):
     finally:
         second.terminate()
         second.wait(10)
+        world.bridge = world.start_bridge()
+
+
+def test_broker_restart_mid_stream_loses_nothing(world, kitchen):
+    """Mosquitto restarts while a device streams scans: the device resends what was not
+    acknowledged, the broker keeps the bridge's queued messages, every scan lands once."""
+    import threading
+
+    clear(world)
+    with world.store.session() as s:
+        codes = [p.gtin for p in s.execute(select(Product).order_by(Product.id)).scalars()]
+    sent = [f"restart-{i}" for i in range(100)]
+
+    def stream():
+        for i, event in enumerate(sent):
+            kitchen.client.publish(
+                f"dash/{kitchen.device_id}/scan",
+                json.dumps({"id": event, "barcode": codes[i]}),
+                qos=1,
+            )
+            time.sleep(0.01)
+
+    streamer = threading.Thread(target=stream)
+    streamer.start()
+    time.sleep(0.4)
+    world.restart_broker()
+    streamer.join(30)
+    deadline = time.monotonic() + 60
+    while True:
+        with world.store.session() as s:
+            done = s.execute(
+                select(func.count(ScanEvent.id)).where(ScanEvent.event_id.like("restart-%"))
+            ).scalar_one()
+        if done >= len(sent) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert done == len(sent)
+    assert sorted(x[0] for x in lines(world)) == sorted(codes[:100])
+    assert {x[1] for x in lines(world)} == {1}
+
+
+def test_a_device_scanning_too_fast_is_refused(world):
+    pricer = Device_(world, world.pricer.id, world.pricer.secret)
+    world.bridge.stop()
+    world.bridge = world.start_bridge(limit=3)
+    try:
+        for i in range(5):
+            pricer.send("scan", {"id": f"fast-{i}", "barcode": KETCHUP})
+        statuses = [pricer.ack()["status"] for _ in range(5)]
+        assert statuses.count("priced") <= 3 and "error" in statuses
+    finally:
+        pricer.close()
+        world.bridge.stop()
         world.bridge = world.start_bridge()
