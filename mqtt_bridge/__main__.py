@@ -3,7 +3,8 @@
 Configuration (environment): DASH_MQTT_URL (mqtt://dash-bridge:PASSWORD@127.0.0.1:1883),
 DASH_MQTT_SHARE_GROUP (set on every worker to share the load), DASH_MQTT_CLIENT_ID (default:
 the username; give each worker its own), DASH_SCAN_RATE_LIMIT (events per device per
-minute, default 60), DASH_DATABASE_URL.
+minute, default 60), DASH_DATABASE_URL, and DASH_RASA_URL / DASH_RASA_TOKEN for the
+follow-up in conversation (without them accepted scans wait in the outbox).
 """
 
 from __future__ import annotations
@@ -45,6 +46,17 @@ def main() -> int:
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
+    sender = None
+    if os.environ.get("DASH_RASA_URL"):
+        from mqtt_bridge.followup import FollowupOptions, OutboxSender
+
+        sender = OutboxSender(
+            store,
+            FollowupOptions(
+                rasa_url=os.environ["DASH_RASA_URL"], token=os.environ.get("DASH_RASA_TOKEN")
+            ),
+        )
+        sender.start()
     bridge.start()
     logging.getLogger("mqtt_bridge").info(
         "bridge %s -> %s:%s (%s)",
@@ -55,6 +67,8 @@ def main() -> int:
     )
     done.wait()
     bridge.stop()
+    if sender:
+        sender.stop()
     store.dispose()
     return 0
 

@@ -20,7 +20,7 @@ from mqtt_bridge.protocol import Ack, BadEvent, DeviceEvent, StatusEvent
 from shop import carts
 from shop.catalog import product_by_gtin
 from shop.errors import DomainError, InvalidInput, NotFound, StoreUnavailable
-from shop.models import Device, Product, ScanEvent, utcnow
+from shop.models import Device, OutboxMessage, Product, ScanEvent, utcnow
 from shop.resolve import ProductResolver
 from shop.store import Store
 
@@ -137,6 +137,19 @@ class EventHandler:
             except DomainError as exc:
                 return self._fail(s, record, exc.message)
             record.status = "added"
+            s.add(
+                OutboxMessage(
+                    household_id=device.household_id,
+                    kind="scan_added",
+                    payload={
+                        "product": product.name,
+                        "size": product.size,
+                        "price": round(product.price_cents / 100, 2),
+                        "quantity": event.quantity,
+                        "device": device.name,
+                    },
+                )
+            )
         s.add(record)
         s.flush()
         return Ack(

@@ -281,3 +281,21 @@ class ScanEvent(Base):
     product_id = Column(ForeignKey("products.id"))
     household_id = Column(ForeignKey("households.id", ondelete="CASCADE"))
     received_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class OutboxMessage(Base):
+    """A notification for the assistant, written in the same transaction as the change it
+    reports and sent later (retried until Rasa takes it), so a Rasa outage loses nothing."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "next_attempt_at"),)
+
+    id = Column(Integer, primary_key=True)
+    household_id = Column(ForeignKey("households.id", ondelete="CASCADE"), nullable=False)
+    kind = Column(String(32), nullable=False)  # scan_added
+    payload = Column(JSON, nullable=False, default=dict)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    next_attempt_at = Column(DateTime, nullable=False, default=utcnow)
+    attempts = Column(Integer, nullable=False, default=0)
+    sent_at = Column(DateTime)
+    last_error = Column(String(300))

@@ -33,7 +33,7 @@ from shop.devices import (
 )
 from shop.gtin import make_restricted
 from shop.migrate import upgrade
-from shop.models import Device, Product, ScanEvent
+from shop.models import Device, OutboxMessage, Product, ScanEvent
 from shop.store import Store
 from tests.conftest import TEST_PARAMS, free_port
 
@@ -202,6 +202,10 @@ def test_scan_lands_in_the_cart_and_is_acknowledged(world, kitchen):
     ack = kitchen.ack()
     assert ack == {"id": event, "status": "added", "product": "Heinz Tomato Ketchup", "price": 2.49}
     assert lines(world) == [(KETCHUP, 2, "scanner", world.kitchen.id)]
+    with world.store.session() as s:  # the assistant will be told, from the outbox
+        note = s.execute(select(OutboxMessage).order_by(OutboxMessage.id.desc())).scalars().first()
+        assert note.household_id == 1 and note.payload["device"] == "kitchen"
+        assert note.payload["quantity"] == 2 and note.sent_at is None
 
 
 def test_repeated_event_is_counted_once(world, kitchen):

@@ -100,3 +100,50 @@ def test_rasa_http_api_needs_the_token(assistant):
     assert err.value.code in (401, 403)
     ok = urllib.request.urlopen(f"{url}?token={assistant.cfg.auth_token}", timeout=10)
     assert ok.status == 200
+
+
+def test_scan_follow_up_reaches_the_conversation_and_survives_a_rasa_outage(
+    assistant, assistant_db
+):
+    """The bridge's outbox tells Rasa about a scan (trigger_intent); while Rasa is down the
+    notification waits and is retried."""
+    from sqlalchemy import select
+
+    from mqtt_bridge.followup import FollowupOptions, OutboxSender
+    from shop.models import OutboxMessage, utcnow
+
+    store = Store(Settings(database_url=assistant_db))
+    with store.session() as s:
+        s.add(
+            OutboxMessage(
+                household_id=2,
+                kind="scan_added",
+                payload={"product": "Heinz Tomato Ketchup", "device": "kitchen"},
+            )
+        )
+    down = OutboxSender(store, FollowupOptions(rasa_url=f"http://127.0.0.1:{free_port()}"))
+    assert down.send_due() == 0
+    with store.session() as s:
+        row = s.execute(select(OutboxMessage)).scalars().one()
+        assert row.sent_at is None and row.attempts == 1 and row.last_error
+        assert row.next_attempt_at > utcnow()
+        row.next_attempt_at = utcnow()  # pretend the retry delay has passed
+    up = OutboxSender(
+        store,
+        FollowupOptions(
+            rasa_url=f"http://127.0.0.1:{assistant.cfg.rasa_port}", token=assistant.cfg.auth_token
+        ),
+    )
+    assert up.send_due() == 1
+    assert up.send_due() == 0  # sent once
+    with store.session() as s:
+        assert s.execute(select(OutboxMessage)).scalars().one().sent_at is not None
+    tracker_url = (
+        f"http://127.0.0.1:{assistant.cfg.rasa_port}/conversations/2/tracker"
+        f"?token={assistant.cfg.auth_token}"
+    )
+    with urllib.request.urlopen(tracker_url, timeout=10) as res:
+        events = json.load(res)["events"]
+    said = [e.get("text") or "" for e in events if e["event"] == "bot"]
+    assert any("kitchen scanner added Heinz Tomato Ketchup" in t for t in said), said
+    store.dispose()
