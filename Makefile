@@ -30,7 +30,16 @@ $(STAMP): requirements.lock pyproject.toml
 
 venv: $(STAMP) ## Create the virtual environment (Python 3.10, pinned versions)
 
-demo: venv ## Set up the demo store on first run and serve it on 127.0.0.1 (Ctrl-C stops)
+# The demo's embedded MQTT broker (amqtt) lives in its own small environment: its pins
+# (websockets 15, typer >= 0.15) conflict with Rasa's.
+BROKER_STAMP := .venv-broker/.installed
+$(BROKER_STAMP): requirements-broker.lock
+	@py=$${PYTHON310:-$$(scripts/find-python310)} || exit 1; \
+	  rm -rf .venv-broker && "$$py" -m venv .venv-broker
+	.venv-broker/bin/python -m pip install -q -r requirements-broker.lock
+	@touch $(BROKER_STAMP)
+
+demo: venv $(BROKER_STAMP) ## Set up on first run, then run store API, assistant, broker and bridge (Ctrl-C stops)
 	$(BIN)/dash demo
 
 test: venv services lint ## Run the whole test suite (starts PostgreSQL if needed)
@@ -62,5 +71,5 @@ lock: ## Re-resolve requirements.in into requirements.lock (one pip call, fresh 
 	    build/lockenv/bin/python -m pip freeze --all | grep -v '^pip=='; } > requirements.lock
 	rm -rf build/lockenv
 
-clean: ## Remove the virtual environment and local data (var/)
-	rm -rf $(VENV) var build
+clean: ## Remove the virtual environments and local data (var/)
+	rm -rf $(VENV) .venv-broker var build

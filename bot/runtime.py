@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
-import subprocess
 import sys
-import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from shop.config import PROJECT_ROOT
+from shop.processes import ProcessGroup, http_ok
 
 
 @dataclass
@@ -76,8 +73,7 @@ def rasa_command(cfg: AssistantConfig, endpoints: Path) -> list[str]:
         "-p",
         str(cfg.rasa_port),
         "--enable-api",
-        "--auth-token",
-        cfg.auth_token,
+        f"--auth-token={cfg.auth_token}",  # "=": a token may start with "-"
         "--endpoints",
         str(endpoints),
         "--credentials",
@@ -92,65 +88,25 @@ class Assistant:
 
     def __init__(self, cfg: AssistantConfig) -> None:
         self.cfg = cfg
-        self.procs: list[subprocess.Popen] = []
-
-    def _spawn(self, name: str, cmd: list[str]) -> subprocess.Popen:
-        out = subprocess.DEVNULL
-        if self.cfg.log_dir:
-            self.cfg.log_dir.mkdir(parents=True, exist_ok=True)
-            out = open(self.cfg.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - kept open
-        proc = subprocess.Popen(
-            cmd,
-            cwd=PROJECT_ROOT,
-            env=_env(self.cfg),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.procs.append(proc)
-        return proc
+        self.group = ProcessGroup(cfg.log_dir)
 
     def start(self, timeout: float = 180.0) -> None:
         endpoints = write_endpoints(self.cfg)
-        self._spawn("actions", actions_command(self.cfg))
-        self._spawn("rasa", rasa_command(self.cfg, endpoints))
-        deadline = time.monotonic() + timeout
-        checks = [
-            f"http://{self.cfg.host}:{self.cfg.actions_port}/health",
-            f"http://{self.cfg.host}:{self.cfg.rasa_port}/status?token={self.cfg.auth_token}",
-        ]
-        for url in checks:
-            while not _answers(url):
-                if any(p.poll() is not None for p in self.procs):
-                    self.stop()
-                    raise RuntimeError(
-                        f"an assistant process exited early; logs: {self.cfg.log_dir}"
-                    )
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
-                time.sleep(0.5)
+        self.group.spawn("actions", actions_command(self.cfg), _env(self.cfg))
+        self.group.spawn("rasa", rasa_command(self.cfg, endpoints), _env(self.cfg))
+        host = self.cfg.host
+        actions = f"http://{host}:{self.cfg.actions_port}/health"
+        rasa = f"http://{host}:{self.cfg.rasa_port}/status?token={self.cfg.auth_token}"
+        self.group.wait_until(lambda: http_ok(actions), "the action server", timeout)
+        self.group.wait_until(lambda: http_ok(rasa), "the Rasa server", timeout)
 
     def stop(self) -> None:
-        for p in self.procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
-        for p in self.procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
-        self.procs.clear()
+        self.group.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.cfg.host}:{self.cfg.rasa_port}"
 
     @property
     def webhook(self) -> str:
-        return f"http://{self.cfg.host}:{self.cfg.rasa_port}/webhooks/rest/webhook"
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as res:  # noqa: S310 - loopback only
-            return res.status == 200
-    except OSError:
-        return False
+        return f"{self.url}/webhooks/rest/webhook"

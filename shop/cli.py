@@ -160,23 +160,14 @@ def _auth_dir(settings: Settings) -> Path:
 
 
 def _write_auth(ctx: _Ctx) -> None:
-    """Rewrite passwd and acl; the bridge's password hash is kept in the auth directory."""
-    from shop.devices import mosquitto_hash, write_mosquitto_auth
+    """Rewrite passwd and acl for Mosquitto (or the demo broker) from the store."""
+    from shop.devices import refresh_auth_files
 
     directory = _auth_dir(ctx.settings)
-    directory.mkdir(parents=True, exist_ok=True)
-    secret_file = directory / "bridge.secret"
-    if not secret_file.exists():
-        import secrets
-
-        secret_file.write_text(secrets.token_urlsafe(24))
-        secret_file.chmod(0o600)
-    secret = secret_file.read_text().strip()
-    users = os.environ.get("DASH_MQTT_BRIDGE_USERS", "dash-bridge").split(",")
-    bridges = {u.strip(): mosquitto_hash(secret) for u in users if u.strip()}
+    users = [u.strip() for u in os.environ.get("DASH_MQTT_BRIDGE_USERS", "").split(",") if u]
     with ctx.store.session() as s:
-        passwd, acl = write_mosquitto_auth(s, directory, bridges)
-    click.echo(f"wrote {passwd} and {acl} (send Mosquitto a SIGHUP to reload them)")
+        refresh_auth_files(s, directory, users or None)
+    click.echo(f"wrote {directory}/passwd and acl (send Mosquitto a SIGHUP to reload them)")
 
 
 @device_group.command("add")
@@ -351,17 +342,31 @@ def serve(ctx: _Ctx, host: str | None, port: int | None) -> None:
 @click.option("--port", type=int, default=None, help="API port (default 8000).")
 @click.option("--rasa-port", type=int, default=5005, show_default=True)
 @click.option("--actions-port", type=int, default=5055, show_default=True)
-@click.option("--no-assistant", is_flag=True, help="Serve only the store API.")
+@click.option(
+    "--mqtt-port",
+    type=int,
+    default=1883,
+    show_default=True,
+    help="Port of the embedded broker (when DASH_MQTT_URL is not set).",
+)
+@click.option("--no-assistant", is_flag=True, help="Do not start the Rasa servers.")
+@click.option("--no-scanners", is_flag=True, help="Do not start the broker and bridge.")
 @pass_ctx
 def demo(
-    ctx: _Ctx, port: int | None, rasa_port: int, actions_port: int, no_assistant: bool
+    ctx: _Ctx,
+    port: int | None,
+    rasa_port: int,
+    actions_port: int,
+    mqtt_port: int,
+    no_assistant: bool,
+    no_scanners: bool,
 ) -> None:
     """Set up everything on first run (store, demo data, trained model) and run the store API,
-    the Rasa server and the action server on loopback until Ctrl-C."""
+    the Rasa server, the action server, the MQTT broker and the scanner bridge on loopback
+    until Ctrl-C."""
     from werkzeug.serving import make_server
 
     from shop.api import create_app
-    from shop.config import PROJECT_ROOT
     from shop.demo.generator import Params
     from shop.demo.seed import seed_demo as run_seed
     from shop.households import issue_token
@@ -376,26 +381,35 @@ def demo(
         click.echo(
             f"demo store created: {stats.households} households, {stats.purchases} purchases"
         )
-    assistant = None
-    if not no_assistant:
-        from bot.runtime import Assistant, AssistantConfig
-        from bot.training import export_catalog, train_rasa
+    assistant = scanners = None
+    device_line = ""
+    try:
+        if not no_assistant:
+            from bot.runtime import Assistant, AssistantConfig
+            from bot.training import export_catalog, train_rasa
 
-        with ctx.store.session() as s:
-            export_catalog(s)
-        click.echo("training the assistant (reused when nothing changed) ...")
-        model = train_rasa()
-        assistant = Assistant(
-            AssistantConfig(
-                model=model,
-                database_url=settings.database_url,
-                rasa_port=rasa_port,
-                actions_port=actions_port,
-                log_dir=PROJECT_ROOT / "var" / "log",
+            with ctx.store.session() as s:
+                export_catalog(s)
+            click.echo("training the assistant (reused when nothing changed) ...")
+            model = train_rasa()
+            assistant = Assistant(
+                AssistantConfig(
+                    model=model,
+                    database_url=settings.database_url,
+                    rasa_port=rasa_port,
+                    actions_port=actions_port,
+                    log_dir=PROJECT_ROOT / "var" / "log",
+                )
             )
-        )
-        click.echo("starting the Rasa server and the action server ...")
-        assistant.start()
+            click.echo("starting the Rasa server and the action server ...")
+            assistant.start()
+        if not no_scanners:
+            scanners, device_line = _start_scanners(ctx, assistant, mqtt_port)
+    except BaseException:
+        for running in (scanners, assistant):
+            if running:
+                running.stop()
+        raise
     port = port or settings.api_port
     server = make_server(settings.api_host, port, create_app(store=ctx.store), threaded=True)
     base = f"http://{settings.api_host}:{port}"
@@ -416,22 +430,88 @@ def demo(
             "",
             "  chat in a terminal:  .venv/bin/dash chat 1",
         ]
+    if scanners:
+        lines += [f"  MQTT broker    {scanners.broker_url}", device_line]
     lines += [
         f"  try: curl -H 'Authorization: Bearer {tok}' {base}/api/households/1/cart",
         f"       curl '{base}/api/products/resolve?q=catch+up'",
         "",
     ]
     click.echo("\n".join(lines))
+    _stop_on_signals()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+        if scanners:
+            scanners.stop()
         if assistant:
             assistant.stop()
         ctx.store.dispose()
         click.echo("stopped")
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM both end the demo cleanly (a shell may start it with SIGINT
+    ignored, and SIGTERM would otherwise leave the child processes running)."""
+    import signal
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def _start_scanners(ctx: _Ctx, assistant, mqtt_port: int):  # noqa: ANN001, ANN202
+    """The demo's kitchen scanner for household 1, the broker and the bridge."""
+    from mqtt_bridge.runtime import ScannerConfig, ScannerStack
+    from shop.devices import add_device, list_devices, refresh_auth_files
+    from shop.processes import free_port, port_open
+
+    if not os.environ.get("DASH_MQTT_URL") and port_open("127.0.0.1", mqtt_port):
+        busy, mqtt_port = mqtt_port, free_port()
+        click.echo(f"port {busy} is taken (another broker?); the demo broker uses {mqtt_port}")
+
+    auth_dir = _auth_dir(ctx.settings)
+    demo_file = auth_dir / "demo-device"
+    with ctx.store.session() as s:
+        live = {d.id for d in list_devices(s, 1) if d.revoked_at is None}
+        saved = demo_file.read_text().split() if demo_file.exists() else []
+        if len(saved) != 2 or saved[0] not in live:
+            new = add_device(s, 1, "kitchen")
+            auth_dir.mkdir(parents=True, exist_ok=True)
+            demo_file.write_text(f"{new.id} {new.secret}\n")
+            demo_file.chmod(0o600)
+            saved = [new.id, new.secret]
+        secret = refresh_auth_files(s, auth_dir)
+    stack = ScannerStack(
+        ScannerConfig(
+            database_url=ctx.settings.database_url,
+            bridge_secret=secret,
+            auth_dir=auth_dir,
+            mqtt_url=os.environ.get("DASH_MQTT_URL"),
+            port=mqtt_port,
+            rasa_url=assistant.url if assistant else None,
+            rasa_token=assistant.cfg.auth_token if assistant else None,
+            log_dir=PROJECT_ROOT / "var" / "log",
+        )
+    )
+    click.echo("starting the MQTT broker and the scanner bridge ...")
+    try:
+        stack.start()
+    except BaseException:
+        stack.stop()
+        raise
+    device_id, device_secret = saved
+    line = (
+        f"  scanner        {device_id} (household 1, kitchen); scan the empty ketchup:\n"
+        f"                 .venv/bin/dash scan {device_id} 2000000001012 "
+        f"--secret {device_secret} --url {stack.broker_url}"
+    )
+    return stack, line
 
 
 @cli.command("chat")

@@ -137,3 +137,19 @@ def write_mosquitto_auth(
     blocks = "\n".join(BRIDGE_ACL.format(bridge=user) for user in bridges)
     acl.write_text(ACL_TEMPLATE.format(bridges=blocks), encoding="utf-8")
     return passwd, acl
+
+
+def refresh_auth_files(
+    session: Session, directory: Path, bridge_users: list[str] | None = None
+) -> str:
+    """Rewrite passwd and acl; returns the bridge workers' password, kept (0600) in
+    ``directory/bridge.secret`` and made on first use."""
+    directory.mkdir(parents=True, exist_ok=True)
+    secret_file = directory / "bridge.secret"
+    if not secret_file.exists():
+        secret_file.write_text(secrets.token_urlsafe(24))
+        secret_file.chmod(0o600)
+    secret = secret_file.read_text().strip()
+    users = bridge_users or [BRIDGE_USER]
+    write_mosquitto_auth(session, directory, {u: mosquitto_hash(secret) for u in users})
+    return secret
