@@ -42,7 +42,7 @@ $(BROKER_STAMP): requirements-broker.lock
 demo: venv $(BROKER_STAMP) ## Set up on first run, then run store API, assistant, broker and bridge (Ctrl-C stops)
 	$(BIN)/dash demo
 
-test: venv services lint ## Run the whole test suite (starts PostgreSQL if needed)
+test: venv $(BROKER_STAMP) services lint ## Run the whole test suite (starts PostgreSQL if needed)
 	$(BIN)/pytest
 
 bench: venv ## Run the benchmarks: writes bench/results.json and prints a table

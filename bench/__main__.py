@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-BENCHMARKS = ("resolution", "nlu")
+BENCHMARKS = ("resolution", "scans", "nlu")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench import resolution
 
             results["resolution"] = resolution.run()
+        elif name == "scans":
+            from bench import scans
+
+            results["scans"] = scans.run()
         elif name == "nlu":
             from bench import nlu
 
@@ -81,6 +85,16 @@ def summary(results: dict) -> Table:
             f"{r['all']['match_ms_p50']} / {r['all']['match_ms_p99']}",
             "",
         )
+    if "scans" in results and "burst" in results["scans"]:
+        sc = results["scans"]
+        for key in ("50_per_s", "200_per_s", "1000_per_s", "burst"):
+            r = sc[key]
+            table.add_row(
+                "scans",
+                f"{key.replace('_per_s', '/s offered')}: throughput, ack p50/p99 ms, lost",
+                f"{r['throughput_per_s']}/s, {r['ack_ms_p50']}/{r['ack_ms_p99']}, {r['lost']}",
+                ">= 1000/s; p99 < 50 ms at 200/s; 0 lost",
+            )
     if "nlu" in results:
         n = results["nlu"]
         table.add_row(

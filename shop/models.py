@@ -267,10 +267,13 @@ class ScanEvent(Base):
     """Every event a device sent, accepted or not; (device, event id) makes it idempotent."""
 
     __tablename__ = "scan_events"
-    __table_args__ = (UniqueConstraint("device_id", "event_id"),)
+    __table_args__ = (
+        UniqueConstraint("device_id", "event_id"),
+        Index("ix_scan_events_device_time", "device_id", "received_at"),
+    )
 
     id = Column(Integer, primary_key=True)
-    device_id = Column(String(40), nullable=False, index=True)
+    device_id = Column(String(40), nullable=False)
     event_id = Column(String(64), nullable=False)
     kind = Column(String(16), nullable=False)  # scan | button | voice
     barcode = Column(String(32))
