@@ -23,8 +23,8 @@ from pathlib import Path
 import yaml
 from tqdm import tqdm
 
-from shop.catalog import DEMO_CATALOG
-from shop.mentions import CatalogSnapshot, MentionMatcher
+from shop.catalog import DEMO_CATALOG, demo_snapshot
+from shop.mentions import MentionMatcher
 
 HANDWRITTEN = Path(__file__).with_name("mentions_handwritten.yml")
 CARRIERS = ["{}", "add {}", "we need {}", "two {} please", "order some {}", "can you get {}"]
@@ -165,7 +165,7 @@ def household_accuracy(seed: int = 42, households: int = 60) -> dict:
 
 
 def run() -> dict:
-    snapshot = _demo_snapshot()
+    snapshot = demo_snapshot()
     matcher = MentionMatcher(snapshot)
     generated = generated_mentions()
     handwritten = [(t, c, "handwritten") for t, c in yaml.safe_load(HANDWRITTEN.read_text())]
@@ -177,20 +177,3 @@ def run() -> dict:
         "all": category_accuracy(matcher, generated + handwritten),
         "households": household_accuracy(),
     }
-
-
-def _demo_snapshot() -> CatalogSnapshot:
-    from shop.mentions import SnapshotCategory, SnapshotProduct
-
-    data = yaml.safe_load(DEMO_CATALOG.read_text())
-    cats, prods, pid = [], [], 0
-    for c in data["categories"]:
-        cats.append(SnapshotCategory(c["id"], c["name"], c["spoken"]))
-        for p in c["products"]:
-            pid += 1
-            prods.append(
-                SnapshotProduct(
-                    pid, c["id"], p["brand"], p["name"], p["size"], p.get("aliases", [])
-                )
-            )
-    return CatalogSnapshot(cats, prods)

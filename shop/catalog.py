@@ -94,3 +94,26 @@ def product_by_gtin(session: Session, code: str) -> Product:
     if product is None:
         raise NotFound(f"no product with barcode {normalized}")
     return product
+
+
+def demo_snapshot(path: Path = DEMO_CATALOG):  # noqa: ANN201 - avoids an import cycle
+    """The demo catalog as a matcher snapshot, straight from the YAML (no database): product
+    ids are given in file order, as a fresh store assigns them."""
+    from shop.mentions import CatalogSnapshot, SnapshotCategory, SnapshotProduct
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    cats, prods = [], []
+    for c in data["categories"]:
+        cats.append(SnapshotCategory(c["id"], c["name"], list(c["spoken"])))
+        for p in c["products"]:
+            prods.append(
+                SnapshotProduct(
+                    len(prods) + 1,
+                    c["id"],
+                    p["brand"],
+                    p["name"],
+                    str(p["size"]),
+                    list(p.get("aliases", [])),
+                )
+            )
+    return CatalogSnapshot(cats, prods)

@@ -22,6 +22,7 @@ from shop.demo.generator import Params
 from shop.demo.seed import seed_demo
 from shop.households import issue_token
 from shop.migrate import upgrade
+from shop.processes import free_port  # noqa: F401 - re-exported for the tests
 from shop.store import Store
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -135,14 +136,6 @@ def token(sqlite_demo_store) -> str:
 @pytest.fixture
 def auth(token) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

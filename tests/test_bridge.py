@@ -34,6 +34,7 @@ from shop.devices import (
 from shop.gtin import make_restricted
 from shop.migrate import upgrade
 from shop.models import Device, OutboxMessage, Product, ScanEvent
+from shop.processes import port_open
 from shop.store import Store
 from tests.conftest import TEST_PARAMS, free_port
 
@@ -76,7 +77,7 @@ class World:
         log = open(self.tmp / "mosquitto.log", "ab")  # noqa: SIM115 - the broker keeps it
         self.broker = subprocess.Popen(["mosquitto", "-c", str(self.conf)], stderr=log)
         deadline = time.monotonic() + 10
-        while not _port_open(self.port):
+        while not port_open("127.0.0.1", self.port):
             assert time.monotonic() < deadline, (self.tmp / "mosquitto.log").read_text()
             time.sleep(0.1)
 
@@ -115,13 +116,6 @@ class World:
         self.broker.terminate()
         self.broker.wait(10)
         self.store.dispose()
-
-
-def _port_open(port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 class Device_:

@@ -8,7 +8,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.components.catalog_matcher import PRODUCT_TOKEN, CatalogMatcher, parse_quantity
-from tests.test_mentions import demo_snapshot
+from shop.catalog import demo_snapshot
 
 
 @pytest.fixture(scope="module")

@@ -2,34 +2,15 @@
 
 import pytest
 
-from shop.catalog import DEMO_CATALOG
+from shop.catalog import demo_snapshot
 from shop.mentions import (
     CONFIDENT,
     CatalogSnapshot,
     MentionMatcher,
-    SnapshotCategory,
-    SnapshotProduct,
     inflections,
     size_phrase,
     sound_key,
 )
-
-
-def demo_snapshot() -> CatalogSnapshot:
-    import yaml
-
-    data = yaml.safe_load(DEMO_CATALOG.read_text())
-    cats, prods, pid = [], [], 0
-    for c in data["categories"]:
-        cats.append(SnapshotCategory(c["id"], c["name"], c["spoken"]))
-        for p in c["products"]:
-            pid += 1
-            prods.append(
-                SnapshotProduct(
-                    pid, c["id"], p["brand"], p["name"], p["size"], p.get("aliases", [])
-                )
-            )
-    return CatalogSnapshot(cats, prods)
 
 
 @pytest.fixture(scope="module")
