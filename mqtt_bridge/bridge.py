@@ -48,6 +48,8 @@ class BridgeOptions:
     max_payload_bytes: int = MAX_PAYLOAD_BYTES
     max_inflight: int = 100
     keepalive: int = 30
+    #: Messages waiting in the queue are handled together, in one transaction.
+    batch_size: int = 100
 
     @classmethod
     def from_url(cls, url: str, **overrides: object) -> BridgeOptions:
@@ -120,50 +122,96 @@ class Bridge:
     # -- the worker --------------------------------------------------------------------------
     def _work(self) -> None:
         while True:
-            message = self._queue.get()
-            if message is None:
+            first = self._queue.get()
+            if first is None:
                 return
+            batch = [first]
+            while len(batch) < self.options.batch_size:
+                try:
+                    message = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if message is None:
+                    self._queue.put(None)
+                    break
+                batch.append(message)
             try:
-                self.process(message)
+                self.process_batch(batch)
             except Exception:  # noqa: BLE001 - the worker must survive anything
-                log.exception("could not process a message on %s", message.topic)
+                log.exception("could not process a batch of %d messages", len(batch))
 
     def process(self, message: mqtt.MQTTMessage) -> None:
-        topic, payload = message.topic, message.payload
-        try:
-            device_id, kind = split_topic(topic)
-        except BadEvent:
-            log.warning("ignoring message on unexpected topic %r", topic)
-            self._ack(message)
-            return
-        if kind == "status":
+        self.process_batch([message])
+
+    def process_batch(self, messages: list[mqtt.MQTTMessage]) -> None:
+        """Handle what is waiting in one transaction, then answer and ack each message."""
+        answers: list[tuple[mqtt.MQTTMessage, str | None, Ack | None]] = []
+        events, bad = [], []
+        for message in messages:
             try:
-                self._retrying(lambda: self.handler.status(parse_status(device_id, payload)))
-            except BadEvent as bad:
-                log.warning("bad status from %s: %s", device_id, bad.reason)
-            if not self._stop.is_set():
-                self._ack(message)
-            return
-        bad: BadEvent | None = None
+                device_id, kind = split_topic(message.topic)
+            except BadEvent:
+                log.warning("ignoring message on unexpected topic %r", message.topic)
+                answers.append((message, None, None))
+                continue
+            if kind == "status":
+                try:
+                    self._retrying(
+                        lambda m=message, d=device_id: self.handler.status(
+                            parse_status(d, m.payload)
+                        )
+                    )
+                except BadEvent as exc:
+                    log.warning("bad status from %s: %s", device_id, exc.reason)
+                except _Stopping:
+                    return
+                answers.append((message, None, None))
+                continue
+            try:
+                events.append(
+                    (
+                        message,
+                        device_id,
+                        parse_event(message.topic, message.payload, self.options.max_payload_bytes),
+                    )
+                )
+            except BadEvent as exc:
+                bad.append((message, device_id, exc))
         try:
-            event = parse_event(topic, payload, self.options.max_payload_bytes)
-        except BadEvent as exc:
-            bad = exc
-        try:
-            if bad is None:
-                answer = self._retrying(lambda: self.handler.handle(event))
-            else:
-                answer = self._retrying(lambda: self.handler.handle_bad(bad))
+            if events:
+                acks = self._handle_events([e for *_, e in events])
+                answers += [(m, d, a) for (m, d, _), a in zip(events, acks, strict=True)]
+            for message, device_id, exc in bad:
+                answers.append(
+                    (message, device_id, self._retrying(lambda x=exc: self.handler.handle_bad(x)))
+                )
         except _Stopping:
-            return  # not acked: the broker redelivers it to the next bridge
+            return  # nothing acked: the broker redelivers to the next bridge
+        for message, device_id, answer in answers:
+            if answer is not None:
+                self.client.publish(f"dash/{device_id}/ack", answer.to_json(), qos=1)
+                self.processed += 1
+            self._ack(message)
+
+    def _handle_events(self, events: list) -> list[Ack]:
+        """The batch in one transaction; if it fails for another reason than the database,
+        one by one, so that a single poisonous event cannot hold up the others."""
+        try:
+            return self._retrying(lambda: self.handler.handle_batch(events))
+        except _Stopping:
+            raise
         except Exception:  # noqa: BLE001
-            log.exception("event on %s failed", topic)
-            answer = Ack(None, "error", error="internal error; try again")
-        if answer is None:
-            return
-        self.client.publish(f"dash/{device_id}/ack", answer.to_json(), qos=1)
-        self._ack(message)
-        self.processed += 1
+            log.exception("a batch of %d events failed; handling them one by one", len(events))
+        acks = []
+        for event in events:
+            try:
+                acks.append(self._retrying(lambda e=event: self.handler.handle_batch([e])[0]))
+            except _Stopping:
+                raise
+            except Exception:  # noqa: BLE001
+                log.exception("event %s from %s failed", event.event_id, event.device_id)
+                acks.append(Ack(event.event_id, "error", error="internal error; try again"))
+        return acks
 
     def _retrying(self, fn):
         delay = 0.2

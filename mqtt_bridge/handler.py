@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mqtt_bridge.fastpath import ScanFastPath
 from mqtt_bridge.protocol import Ack, BadEvent, DeviceEvent, StatusEvent
 from shop import carts
 from shop.catalog import product_by_gtin
@@ -43,8 +44,33 @@ class EventHandler:
         self.store = store
         self.options = options or HandlerOptions()
         self.resolver = resolver or ProductResolver()
+        self.fast = ScanFastPath(
+            self.options.max_events_per_minute, store.settings.max_line_quantity
+        )
+
+    def handle_batch(self, events: list[DeviceEvent]) -> list[Ack]:
+        """Several events in one transaction (the bridge's batches); all or nothing."""
+        try:
+            with self.store.session() as s:
+                conn = s.connection()
+                seen: set[str] = set()
+                acks = [
+                    self.fast.scan(conn, e, seen) if e.kind == "scan" else self._handle(s, e)
+                    for e in events
+                ]
+                s.flush()
+                self.fast.touch(conn, seen)
+                return acks
+        except IntegrityError as exc:
+            self.fast.forget_writes()
+            raise StoreUnavailable("a concurrent change conflicted; retrying") from exc
+        except BaseException:
+            self.fast.forget_writes()
+            raise
 
     def handle(self, event: DeviceEvent) -> Ack:
+        if event.kind == "scan":
+            return self.handle_batch([event])[0]
         try:
             with self.store.session() as s:
                 return self._handle(s, event)
