@@ -29,6 +29,8 @@ from amqtt.plugins.base import BaseAuthPlugin
 
 
 def verify(password: str, stored: str) -> bool:
+    """Mosquitto's ``$7$`` PBKDF2-SHA512 check; the same as shop.devices.check_password, kept
+    here because this script runs in the broker's environment, without the project."""
     try:
         _, kind, iterations, salt, digest = stored.split("$")
     except ValueError:

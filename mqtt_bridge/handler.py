@@ -3,7 +3,9 @@
 The event row (unique per device and event id) and the cart change commit together, so a
 redelivered or repeated event finds its row and is answered "duplicate" with the original
 result, and two workers racing on the same event cannot both add a line: the loser's insert
-violates the unique key, its transaction rolls back and it answers "duplicate" too.
+violates the unique key, its transaction rolls back and it answers "duplicate" too. Scans,
+nearly all the traffic, take the statement-level fast path in fastpath.py; buttons and voice
+events use the ORM code here.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from sqlalchemy.orm import Session
 from mqtt_bridge.fastpath import ScanFastPath
 from mqtt_bridge.protocol import Ack, BadEvent, DeviceEvent, StatusEvent
 from shop import carts
-from shop.catalog import product_by_gtin
 from shop.errors import DomainError, InvalidInput, NotFound, StoreUnavailable
 from shop.models import Device, OutboxMessage, Product, ScanEvent, utcnow
 from shop.resolve import ProductResolver
@@ -186,13 +187,7 @@ class EventHandler:
         )
 
     def _product(self, s: Session, device: Device, event: DeviceEvent) -> Product:
-        if event.kind == "scan":
-            try:
-                return product_by_gtin(s, event.barcode or "")
-            except NotFound as exc:
-                raise NotFound(
-                    f"unknown barcode {event.barcode}; ask the assistant to identify it"
-                ) from exc
+        """Button and voice events (scans take the fast path in fastpath.py)."""
         if event.kind == "button":
             if device.button_product_id is None:
                 raise NotFound("no product is bound to this button")
