@@ -10,6 +10,7 @@ import pwd
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -20,9 +21,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 
-from mqtt_bridge.bridge import Bridge, BridgeOptions, _no_delay
+from mqtt_bridge.bridge import _no_delay
 from mqtt_bridge.broker import render_mosquitto_conf
-from mqtt_bridge.handler import EventHandler, HandlerOptions
 from shop import carts
 from shop.config import Settings
 from shop.demo.generator import Params
@@ -42,7 +42,7 @@ def _percentile(values: list[float], q: float) -> float:
     return round(values[min(len(values) - 1, int(q * (len(values) - 1)))], 2)
 
 
-def run() -> dict:
+def run(workers: int = 1) -> dict:
     if shutil.which("mosquitto") is None:
         return {"skipped": "mosquitto binary not found (make services installs it)"}
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -53,7 +53,8 @@ def run() -> dict:
         with store.session() as s:
             seed_demo(s, Params(seed=1, households=3, days=30, end=date(2026, 1, 1)))
             device = add_device(s, 1, "bench")
-            secret = refresh_auth_files(s, tmp / "auth")
+            users = [BRIDGE_USER] + [f"{BRIDGE_USER}-{i}" for i in range(2, workers + 1)]
+            secret = refresh_auth_files(s, tmp / "auth", users)
             codes = [p.gtin for p in s.execute(select(Product).order_by(Product.id)).scalars()]
         port = free_port()
         (tmp / "data").mkdir()
@@ -67,15 +68,21 @@ def run() -> dict:
         try:
             while not port_open("127.0.0.1", port):
                 time.sleep(0.05)
-            bridge = Bridge(
-                EventHandler(store, HandlerOptions(max_events_per_minute=10**9)),
-                BridgeOptions(
-                    port=port, username=BRIDGE_USER, password=secret, client_id=BRIDGE_USER
-                ),
-            )
-            bridge.start()
-            bridge.wait_connected(10)
-            time.sleep(0.3)
+            # The bridge workers run as their own processes, as deployed (`python -m
+            # mqtt_bridge`), so the device simulator in this process does not share their GIL.
+            bridges = []
+            for user in users:
+                env = {
+                    **os.environ,
+                    "DASH_DATABASE_URL": settings.database_url,
+                    "DASH_MQTT_URL": f"mqtt://{user}:{secret}@127.0.0.1:{port}",
+                    "DASH_SCAN_RATE_LIMIT": str(10**9),
+                    "DASH_LOG_LEVEL": "WARNING",
+                }
+                if workers > 1:
+                    env["DASH_MQTT_SHARE_GROUP"] = "bench"
+                bridges.append(subprocess.Popen([sys.executable, "-m", "mqtt_bridge"], env=env))
+            time.sleep(3.0)  # connected and subscribed
             results = {}
             client = _Device(port, device.id, device.secret)
             for rate, seconds in RATES:
@@ -84,14 +91,17 @@ def run() -> dict:
             _clear(store)
             results["burst"] = client.offer(codes, None, BURST)
             client.close()
-            bridge.stop()
+            for bridge in bridges:
+                bridge.terminate()
+                bridge.wait(15)
         finally:
             broker.terminate()
             broker.wait(10)
             store.dispose()
     return {
         "workload": "one device, QoS 1, distinct event ids over the demo catalog's barcodes; "
-        "Mosquitto with the shipped config; one bridge worker; SQLite (WAL) store; "
+        f"Mosquitto with the shipped config; {workers} bridge worker process(es)"
+        f"{' on a shared subscription' if workers > 1 else ''}; SQLite (WAL) store; "
         f"burst = {BURST} scans sent as fast as possible",
         "cores": os.cpu_count(),
         **results,
