@@ -135,13 +135,19 @@ def cancel_order(household_id: int, order_id: int):
         return jsonify(serialize.order(orders.cancel_order(s, household_id, order_id)))
 
 
-@bp.get("/products/search")
-def search_products():
+def _text_arg(what: str) -> str:
+    """The ``q`` parameter: required, at most 200 characters."""
     query = request.args.get("q", "").strip()
     if not query:
-        raise InvalidInput("give a search text with ?q=")
+        raise InvalidInput(f"give {what} with ?q=")
     if len(query) > 200:
-        raise InvalidInput("the search text is longer than 200 characters")
+        raise InvalidInput(f"{what} is longer than 200 characters")
+    return query
+
+
+@bp.get("/products/search")
+def search_products():
+    query = _text_arg("a search text")
     try:
         limit = int(request.args.get("limit", 10))
     except ValueError as exc:
@@ -168,11 +174,7 @@ def search_products():
 @bp.get("/products/resolve")
 def resolve_product():
     """What product does this mention mean, for this household (or an anonymous visitor)?"""
-    query = request.args.get("q", "").strip()
-    if not query:
-        raise InvalidInput("give what was said with ?q=")
-    if len(query) > 200:
-        raise InvalidInput("the text is longer than 200 characters")
+    query = _text_arg("what was said")
     raw_household = request.args.get("household")
     household_id = None
     with _store().session() as s:
