@@ -162,3 +162,23 @@ def trained_model(assistant_db):
         export_catalog(s)
     store.dispose()
     return train_rasa()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A Mosquitto, a store with devices and a bridge, per test module (tests/mqtt_world.py)."""
+    from tests.mqtt_world import World
+
+    w = World(tmp_path_factory.mktemp("mqtt"))
+    yield w
+    w.close()
+
+
+@pytest.fixture
+def kitchen(world):
+    """Household 1's kitchen scanner, connected with its own credentials."""
+    from tests.mqtt_world import Device_
+
+    d = Device_(world, world.kitchen.id, world.kitchen.secret)
+    yield d
+    d.close()
