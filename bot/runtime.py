@@ -25,6 +25,8 @@ class AssistantConfig:
     auth_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     run_dir: Path = PROJECT_ROOT / "var" / "run"
     log_dir: Path | None = None
+    #: Recommender models for the action server (default: DASH_MODELS_DIR or models/recommender).
+    models_dir: Path | None = None
 
 
 def write_endpoints(cfg: AssistantConfig) -> Path:
@@ -45,6 +47,7 @@ def _env(cfg: AssistantConfig) -> dict[str, str]:
         "SANIC_HOST": cfg.host,  # rasa_sdk listens on all interfaces without it
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "PYTHONWARNINGS": "ignore",
+        **({"DASH_MODELS_DIR": str(cfg.models_dir)} if cfg.models_dir else {}),
     }
 
 

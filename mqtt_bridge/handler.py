@@ -44,7 +44,7 @@ class EventHandler:
     ) -> None:
         self.store = store
         self.options = options or HandlerOptions()
-        self.resolver = resolver or ProductResolver()
+        self.resolver = resolver or ProductResolver(store.settings.models_dir)
         self.fast = ScanFastPath(
             self.options.max_events_per_minute, store.settings.max_line_quantity
         )

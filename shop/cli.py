@@ -151,21 +151,67 @@ def token(ctx: _Ctx, household: int | None, operator: bool, label: str) -> None:
 @cli.command("train")
 @click.option("--force", is_flag=True, help="Retrain the Rasa model even if nothing changed.")
 @click.option("--config", default="config.yml", show_default=True, help="Rasa config file.")
+@click.option(
+    "--only",
+    type=click.Choice(["all", "assistant", "recommender"]),
+    default="all",
+    show_default=True,
+    help="Train only the Rasa assistant or only the recommender.",
+)
 @pass_ctx
-def train(ctx: _Ctx, force: bool, config: str) -> None:
-    """Export the catalog, build the spaCy pipeline from it, and train the Rasa model
-    (reused when data and config have not changed)."""
-    from bot.training import export_catalog, train_rasa
+def train(ctx: _Ctx, force: bool, config: str, only: str) -> None:
+    """Export the catalog, build the spaCy pipeline from it, train the Rasa model (reused when
+    data and config have not changed) and retrain the recommender from the store's purchases.
+    A running assistant picks up the new recommender models without a restart."""
     from shop.migrate import upgrade
 
     upgrade(ctx.settings)
+    if only in ("all", "assistant"):
+        from bot.training import export_catalog, train_rasa
+
+        with ctx.store.session() as s:
+            n_products, n_patterns = export_catalog(s)
+        if n_products == 0:
+            raise click.ClickException(
+                "the catalog is empty: run `dash seed-demo` or an import first"
+            )
+        click.echo(f"catalog snapshot: {n_products} products; spaCy ruler: {n_patterns} patterns")
+        model = train_rasa(config=config, force=force)
+        click.echo(f"model: {model}")
+    if only in ("all", "recommender"):
+        _train_recommender(ctx)
+
+
+def _train_recommender(ctx: _Ctx) -> None:
+    from shop.recommend_data import train_from_store
+
     with ctx.store.session() as s:
-        n_products, n_patterns = export_catalog(s)
-    if n_products == 0:
-        raise click.ClickException("the catalog is empty: run `dash seed-demo` or an import first")
-    click.echo(f"catalog snapshot: {n_products} products; spaCy ruler: {n_patterns} patterns")
-    model = train_rasa(config=config, force=force)
-    click.echo(f"model: {model}")
+        try:
+            summary = train_from_store(s, ctx.settings.models_dir)
+        except ValueError as exc:
+            raise click.ClickException(f"recommender not trained: {exc}") from exc
+    rankers = ", ".join(
+        f"{name}: {info if isinstance(info, str) else str(info['queries']) + ' queries'}"
+        for name, info in summary["rankers"].items()
+    )
+    click.echo(
+        f"recommender: {summary['households']} households, {summary['lines']} lines, "
+        f"{summary['seconds']} s -> {ctx.settings.models_dir} ({rankers or 'no rankers'})"
+    )
+
+
+@cli.command(
+    "evaluate",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.pass_context
+def evaluate(click_ctx: click.Context) -> None:
+    """Evaluate the recommender on Complete Journey (same options as
+    `python -m recommender.evaluate`; --help lists them)."""
+    from recommender.evaluate import main
+
+    raise SystemExit(main(list(click_ctx.args)))
 
 
 @cli.command("serve")

@@ -54,6 +54,11 @@ def demo(
         click.echo(
             f"demo store created: {stats.households} households, {stats.purchases} purchases"
         )
+    if not (settings.models_dir / "manifest.json").exists():
+        from shop.cli import _train_recommender
+
+        click.echo("training the recommender on the demo history ...")
+        _train_recommender(ctx)
     assistant = scanners = None
     device_line = ""
     try:
@@ -72,6 +77,7 @@ def demo(
                     rasa_port=rasa_port,
                     actions_port=actions_port,
                     log_dir=PROJECT_ROOT / "var" / "log",
+                    models_dir=settings.models_dir,
                 )
             )
             click.echo("starting the Rasa server and the action server ...")

@@ -28,6 +28,8 @@ class Settings:
     #: Largest quantity of one product on a cart line.
     max_line_quantity: int = 50
     echo_sql: bool = False
+    #: Where `dash train` writes the recommender models and the assistant reads them.
+    models_dir: Path = PROJECT_ROOT / "models" / "recommender"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -42,6 +44,7 @@ class Settings:
                 env.get("DASH_SPENDING_LIMIT_CENTS", base.default_spending_limit_cents)
             ),
             echo_sql=env.get("DASH_ECHO_SQL", "") == "1",
+            models_dir=Path(env.get("DASH_MODELS_DIR", str(base.models_dir))),
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -6,14 +6,27 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
+import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from recommender.resolver import Candidate, Preference, Signals, filter_candidates, resolve
+from recommender.live import LiveModels, ModelWatcher
+from recommender.resolver import (
+    REASON_HISTORY,
+    REASON_USUAL,
+    Candidate,
+    Preference,
+    Resolution,
+    Signals,
+    filter_candidates,
+    resolve,
+)
 from shop.mentions import Match, MentionMatcher
 from shop.models import Category, Household, Member, Product, Purchase, utcnow
 from shop.models import Preference as PreferenceRow
+from shop.recommend_data import household_row, products_frame, purchases_frame
 from shop.search import CatalogVersion, catalog_version
 
 
@@ -28,13 +41,40 @@ class ProductChoice:
     ambiguous: bool = False
 
 
-class ProductResolver:
-    """Keeps one matcher per process, rebuilt when the catalog changes."""
+REASON_LEARNED_COLD = "households like yours pick it"
+REASON_LEARNED = "picked for you"
 
-    def __init__(self) -> None:
+
+@dataclass
+class LearnedContext:
+    """What the learned ranker needs from the store, besides the household's own lines."""
+
+    models: LiveModels
+    products: pd.DataFrame
+
+
+class ProductResolver:
+    """Keeps one matcher per process, rebuilt when the catalog changes, and the trained
+    recommender models of ``models_dir`` (reloaded when `dash train` rewrites them)."""
+
+    def __init__(self, models_dir: Path | None = None) -> None:
         self._matcher: MentionMatcher | None = None
         self._version: CatalogVersion | None = None
         self._lock = threading.Lock()
+        self._watcher = ModelWatcher(models_dir) if models_dir else None
+        self._products: pd.DataFrame | None = None
+        self._products_version: CatalogVersion | None = None
+
+    def learned(self, session: Session) -> LearnedContext | None:
+        models = self._watcher.current() if self._watcher else None
+        if models is None:
+            return None
+        version = catalog_version(session)
+        with self._lock:
+            if self._products is None or version != self._products_version:
+                self._products = products_frame(session)
+                self._products_version = version
+            return LearnedContext(models, self._products)
 
     def matcher(self, session: Session) -> MentionMatcher:
         version = catalog_version(session)
@@ -68,7 +108,14 @@ class ProductResolver:
         if match.product_id is not None and not size:
             named = session.get(Product, match.product_id)
             if named is not None and named.active:
-                rest = choose(session, category, household_id, member=member, now=now)
+                rest = choose(
+                    session,
+                    category,
+                    household_id,
+                    member=member,
+                    now=now,
+                    learned=self.learned(session),
+                )
                 alts = [p for p in [rest.product, *rest.alternatives] if p and p.id != named.id]
                 return ProductChoice(
                     match, category, named, alts[:3], "you asked for it", confidence=0.95
@@ -81,6 +128,7 @@ class ProductResolver:
             brand=brand or match.brand,
             size=size,
             now=now,
+            learned=self.learned(session) if household_id is not None else None,
         )
         choice.match = match
         return choice
@@ -95,8 +143,12 @@ def choose(
     brand: str | None = None,
     size: str | None = None,
     now: datetime | None = None,
+    learned: LearnedContext | None = None,
 ) -> ProductChoice:
-    """This household's product in ``category`` (anonymous when ``household_id`` is None)."""
+    """This household's product in ``category`` (anonymous when ``household_id`` is None).
+
+    Explicit preferences always win. Otherwise, with trained models, the learned ranker
+    orders the candidates; without them (a fresh shop before `dash train`) the rules do."""
     products = {
         p.id: p
         for p in session.execute(
@@ -109,7 +161,11 @@ def choose(
         size=size,
     )
     signals = _signals(session, category.id, household_id, list(products))
-    result = resolve(candidates, signals, now or utcnow(), member=member)
+    now = now or utcnow()
+    result = resolve(candidates, signals, now, member=member)
+    from_preference = result.reason.endswith("preference")  # set by the household: obeyed
+    if learned is not None and household_id is not None and candidates and not from_preference:
+        result = _learned(session, learned, category, household_id, candidates, now) or result
     return ProductChoice(
         Match(category.id, 100.0, category.name),
         category,
@@ -172,4 +228,45 @@ def _signals(
         preferences=prefs,
         segment_popularity=segment_popularity,
         popularity=popularity,
+    )
+
+
+def _learned(
+    session: Session,
+    learned: LearnedContext,
+    category: Category,
+    household_id: int,
+    candidates: list[Candidate],
+    now: datetime,
+) -> Resolution | None:
+    household = session.get(Household, household_id)
+    if household is None:
+        return None
+    ranking = learned.models.rank(
+        household_id,
+        household_row(household),
+        purchases_frame(session, household_id),
+        learned.products,
+        category.id,
+        [c.product_id for c in candidates],
+        pd.Timestamp(now),
+    )
+    if ranking is None:
+        return None
+    probs = ranking.probabilities
+    share = probs[0] / max(sum(probs[:3]), 1e-9)
+    second = probs[1] / max(sum(probs[:3]), 1e-9) if len(probs) > 1 else 0.0
+    bought = ranking.own_baskets[0]
+    if ranking.kind == "brand" and bought >= 2 and share >= 0.5:
+        reason = REASON_USUAL
+    elif bought:
+        reason = REASON_HISTORY
+    else:
+        reason = REASON_LEARNED if ranking.kind == "brand" else REASON_LEARNED_COLD
+    return Resolution(
+        ranking.product_ids[0],
+        ranking.product_ids[1:4],
+        reason,
+        round(min(0.95, 0.35 + 0.6 * probs[0]), 3),
+        ambiguous=share - second < 0.15,
     )

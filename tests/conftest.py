@@ -85,9 +85,9 @@ def backend_url(request, tmp_path) -> Iterator[str]:
 
 
 @pytest.fixture
-def store(backend_url) -> Iterator[Store]:
+def store(backend_url, tmp_path) -> Iterator[Store]:
     """A migrated, empty store on each backend."""
-    settings = Settings(database_url=backend_url)
+    settings = Settings(database_url=backend_url, models_dir=tmp_path / "models")
     upgrade(settings)
     s = Store(settings)
     yield s
@@ -104,7 +104,9 @@ def demo_store(store) -> Store:
 
 @pytest.fixture
 def sqlite_demo_store(tmp_path) -> Iterator[Store]:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'api.db'}")
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'api.db'}", models_dir=tmp_path / "models"
+    )
     upgrade(settings)
     s = Store(settings)
     with s.session() as session:

@@ -27,6 +27,7 @@ def assistant(trained_model, assistant_db, tmp_path_factory):
         rasa_port=free_port(),
         actions_port=free_port(),
         log_dir=tmp_path_factory.mktemp("logs"),
+        models_dir=tmp_path_factory.mktemp("models"),
     )
     running = Assistant(cfg)
     running.start(timeout=240)

@@ -28,7 +28,7 @@ class ShopContext:
     def __init__(self, store: Store, resolver: ProductResolver | None = None) -> None:
         self.store = store
         self.settings = store.settings
-        self.resolver = resolver or ProductResolver()
+        self.resolver = resolver or ProductResolver(store.settings.models_dir)
         self._index: ProductIndex | None = None
 
     def search_index(self, session: Session) -> ProductIndex:

@@ -19,7 +19,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["dash.store"] = store
     app.extensions["dash.search"] = {}
-    app.extensions["dash.resolver"] = ProductResolver()
+    app.extensions["dash.resolver"] = ProductResolver(settings.models_dir)
     register_error_handlers(app)
 
     from shop.api.routes import bp

@@ -1,0 +1,347 @@
+"""Offline evaluation on real grocery data: ``python -m recommender.evaluate``.
+
+Every method in one run sees the same households, the same history (everything before the
+cutoff) and the same test window (cutoff to ``--end``). The learned rankers are trained the way
+they are used, on an earlier point (``cutoff - 8 weeks``) with labels from the 8 weeks after it,
+so nothing after the cutoff reaches any model. Definitions are in the README ("Recommender
+evaluation").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+
+from recommender import baselines, nextbasket, pairs
+from recommender.data import RetailData, first_baskets, from_completejourney
+from recommender.history import build_history
+from recommender.hybrid import HybridModel, HybridSettings, train_hybrid
+from recommender.metrics import basket_report, hit_at_k
+from recommender.ranker import RankerSettings, fit_ranker, label, top_k
+
+TRAIN_WINDOW = pd.Timedelta(days=56)
+BASKET_POINTS = (0, 14, 28, 42)  # days after the training point: one next basket each
+COLD_PAIR_FEATURES = [
+    f
+    for f in pairs.FEATURES
+    if not f.startswith(("own_", "type_", "is_", "in_last"))
+    and f
+    not in {"switch_rate", "mfr_share", "same_mfr_as_last", "same_size_as_usual", "price_vs_usual"}
+]
+
+
+@dataclass
+class Options:
+    cutoff: pd.Timestamp
+    end: pd.Timestamp | None = None
+    households: int | None = None
+    holdout: float = 0.2
+    seed: int = 42
+    k: int = 10
+    hybrid: HybridSettings = field(default_factory=HybridSettings)
+    ranker: RankerSettings = field(default_factory=RankerSettings)
+    progress: bool = True
+
+
+def evaluate(data: RetailData, options: Options, console: Console | None = None) -> dict:
+    console = console or Console(stderr=True, quiet=not options.progress)
+    timings: dict[str, float] = {}
+
+    def step(name: str, fn: Callable):
+        start = time.perf_counter()
+        with console.status(name):
+            out = fn()
+        timings[name] = round(time.perf_counter() - start, 1)
+        console.log(f"{name}: {timings[name]} s")
+        return out
+
+    if options.households:
+        data = data.restrict(np.sort(data.purchases["household"].unique())[: options.households])
+    holdout = _holdout(data, options.holdout, options.seed)
+    warm = data.restrict(set(data.households.index) - set(holdout))
+    cutoff, fit_point = options.cutoff, options.cutoff - TRAIN_WINDOW
+    end = options.end or data.purchases["ts"].max() + pd.Timedelta(seconds=1)
+    p = warm.purchases
+    before_fit, before_cut = p[p["ts"] < fit_point], p[p["ts"] < cutoff]
+    test = p[(p["ts"] >= cutoff) & (p["ts"] < end)]
+
+    def hybrid(lines: pd.DataFrame) -> HybridModel:
+        return train_hybrid(
+            lines, data.products, warm.households, options.hybrid, progress=options.progress
+        )
+
+    hybrid_fit = step("LightFM (training point)", lambda: hybrid(before_fit))
+    hybrid_eval = step("LightFM (cutoff)", lambda: hybrid(before_cut))
+    hist_fit = step("history (training point)", lambda: build_history(p, data.products, fit_point))
+    hist_eval = step("history (cutoff)", lambda: build_history(p, data.products, cutoff))
+    prices = pairs.week_prices(data.purchases)
+
+    def pair_frames(hist, window, model):
+        warm_q, cold_q, truth = pairs.pair_queries(hist, window, data.products)
+        out = []
+        for queries, n_pop, n_hyb in ((warm_q, 5, 5), (cold_q, 10, 10)):
+            cands = pairs.candidates(
+                hist,
+                queries,
+                model,
+                warm.households,
+                data.promotions,
+                popular=n_pop,
+                from_hybrid=n_hyb,
+            )
+            feats = pairs.features(hist, cands, model, warm.households, data.promotions, prices)
+            out.append((queries, label(feats, truth, "qid")))
+        return out, truth
+
+    window_fit = p[(p["ts"] >= fit_point) & (p["ts"] < cutoff)]
+    (fit_warm, fit_cold), _ = step(
+        "pairs (training point)", lambda: pair_frames(hist_fit, window_fit, hybrid_fit)
+    )
+    (ev_warm, ev_cold), truth = step(
+        "pairs (cutoff)", lambda: pair_frames(hist_eval, test, hybrid_eval)
+    )
+    warm_ranker = step(
+        "brand ranker", lambda: fit_ranker(fit_warm[1], pairs.FEATURES, options.ranker)
+    )
+    cold_ranker = step(
+        "cold-pair ranker", lambda: fit_ranker(fit_cold[1], COLD_PAIR_FEATURES, options.ranker)
+    )
+    truth_sets = {int(q): set(g) for q, g in truth.groupby("qid")["product"]}
+
+    brand = _pair_table(
+        ev_warm,
+        truth_sets,
+        {
+            "hybrid ranker (ours)": warm_ranker.score(ev_warm[1]),
+            "most popular in type": "share_all",
+            "household most frequent": _frequency_key(ev_warm[1]),
+            "household most recent": -ev_warm[1]["own_age"].to_numpy()
+            + 1e-3 * ev_warm[1]["share_all"],
+            "LightFM alone": "lfm_score",
+        },
+    )
+    cold = _pair_table(
+        ev_cold,
+        truth_sets,
+        {
+            "hybrid ranker (ours)": cold_ranker.score(ev_cold[1]),
+            "most popular in type": "share_all",
+            "LightFM alone": "lfm_score",
+        },
+    )
+
+    basket = step(
+        "next basket",
+        lambda: _next_basket(
+            warm, hist_fit, hist_eval, hybrid_fit, hybrid_eval, fit_point, cutoff, test, options
+        ),
+    )
+    cold_start = step(
+        "cold-start households",
+        lambda: _cold_start(
+            data,
+            warm,
+            holdout,
+            hist_fit,
+            hist_eval,
+            hybrid_fit,
+            hybrid_eval,
+            fit_point,
+            cutoff,
+            end,
+            options,
+        ),
+    )
+    return {
+        "dataset": {
+            "cutoff": str(cutoff.date()),
+            "end": str(pd.Timestamp(end).date()),
+            "households": int(data.purchases["household"].nunique()),
+            "held_out_households": len(holdout),
+            "training_point": str(fit_point.date()),
+            "lines_before_cutoff": int(len(before_cut)),
+            "lines_in_test": int(len(test)),
+        },
+        "brand_resolution": brand,
+        "cold_pairs": cold,
+        "next_basket": basket,
+        "cold_start_households": cold_start,
+        "seconds": timings,
+    }
+
+
+def _holdout(data: RetailData, share: float, seed: int) -> np.ndarray:
+    """``share`` of the households with demographics, drawn with a fixed seed."""
+    demo = data.households.dropna(how="all").index.to_numpy()
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(demo, size=int(round(share * len(demo))), replace=False))
+
+
+def _frequency_key(frame: pd.DataFrame) -> np.ndarray:
+    """Most baskets first; ties go to the most recent, then the most popular."""
+    return (frame["own_baskets"] * 1e6 - frame["own_age"] + frame["share_all"] * 1e-3).to_numpy()
+
+
+def _pair_table(queries_frame: tuple, truth: dict[int, set[int]], methods: dict) -> dict:
+    queries, frame = queries_frame
+    table = {
+        "pairs": int(len(queries)),
+        "candidate_coverage": round(
+            float(frame.groupby("qid")["label"].max().reindex(queries["qid"]).fillna(0).mean()), 4
+        ),
+    }
+    for name, score in methods.items():
+        ranked = top_k(frame, score, "qid", 3)
+        table[name] = {
+            f"top{k}": round(
+                float(
+                    np.mean(
+                        [hit_at_k(ranked.get(int(q), []), truth[int(q)], k) for q in queries["qid"]]
+                    )
+                ),
+                4,
+            )
+            if len(queries)
+            else 0.0
+            for k in (1, 3)
+        }
+    return table
+
+
+def _basket_labels(hist, lines: pd.DataFrame, start: pd.Timestamp, stop: pd.Timestamp) -> dict:
+    window = lines[(lines["ts"] >= start) & (lines["ts"] < stop)]
+    return {h: b for h, b in first_baskets(window).items() if h in hist.households.index}
+
+
+def _next_basket(
+    warm, hist_fit, hist_eval, hybrid_fit, hybrid_eval, fit_point, cutoff, test, options
+) -> dict:
+    p, demo = warm.purchases, warm.households
+    frames = []
+    for days in BASKET_POINTS:
+        point = fit_point + pd.Timedelta(days=days)
+        hist = hist_fit if days == 0 else build_history(p, warm.products, point)
+        truth = _basket_labels(hist, p, point, cutoff)
+        if not truth:
+            continue
+        hh = pd.Index(sorted(truth))
+        frame = nextbasket.basket_frame(hist, p[p["ts"] < point], hh, hybrid_fit, demo)
+        frames.append(label(frame, _truth_frame(truth), "household"))
+    model = fit_ranker(pd.concat(frames, ignore_index=True), nextbasket.FEATURES, options.ranker)
+
+    truth = {h: b for h, b in first_baskets(test).items() if h in hist_eval.households.index}
+    hh = pd.Index(sorted(truth))
+    train = p[p["ts"] < cutoff]
+    frame = nextbasket.basket_frame(hist_eval, train, hh, hybrid_eval, demo)
+    history = {int(h): set(g) for h, g in train.groupby("household")["product"]}
+    k = options.k
+    methods = {
+        "hybrid ranker (ours)": top_k(frame, model.score(frame), "household", k),
+        "popularity": baselines.popularity(train, hh, k),
+        "personal frequency": baselines.personal_frequency(train, hh, k),
+        "recency-decayed frequency": baselines.recency_frequency(train, hh, k),
+        "TIFU-KNN": baselines.tifu_knn(train, hh, k),
+        "implicit ALS": baselines.als(train, hh, k),
+        "LightFM alone": top_k(frame, "lfm_score", "household", k),
+    }
+    return {name: basket_report(recs, truth, history, k) for name, recs in methods.items()}
+
+
+def _truth_frame(truth: dict[int, set[int]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [(h, p) for h, items in truth.items() for p in items], columns=["household", "product"]
+    )
+
+
+def _cold_start(
+    data,
+    warm,
+    holdout,
+    hist_fit,
+    hist_eval,
+    hybrid_fit,
+    hybrid_eval,
+    fit_point,
+    cutoff,
+    end,
+    options,
+) -> dict:
+    """Households never seen in training, known only by their demographics."""
+    demo = data.households
+    p = warm.purchases
+    with_demo = warm.households.dropna(how="all").index
+    frames = []
+    for days in BASKET_POINTS:
+        point = fit_point + pd.Timedelta(days=days)
+        hist = hist_fit if days == 0 else build_history(p, warm.products, point)
+        truth_fit = _basket_labels(hist, p[p["household"].isin(with_demo)], point, cutoff)
+        hh_fit = pd.Index(sorted(truth_fit))
+        frame = nextbasket.cold_frame(hist, hh_fit, hybrid_fit, demo)
+        frames.append(label(frame, _truth_frame(truth_fit), "household"))
+    model = fit_ranker(
+        pd.concat(frames, ignore_index=True), nextbasket.COLD_FEATURES, options.ranker
+    )
+
+    lines = data.purchases
+    held = lines[lines["household"].isin(holdout) & (lines["ts"] >= cutoff) & (lines["ts"] < end)]
+    truth = first_baskets(held)
+    hh = pd.Index(sorted(truth))
+    if hh.empty:
+        return {"households": 0}
+    frame = nextbasket.cold_frame(hist_eval, hh, hybrid_eval, demo)
+    train = p[p["ts"] < cutoff]
+    k = options.k
+    methods = {
+        "hybrid ranker (ours)": top_k(frame, model.score(frame), "household", k),
+        "popularity": baselines.popularity(train, hh, k),
+        "popularity in segment": top_k(frame, "segment_pop", "household", k),
+        "LightFM alone (demographics)": top_k(frame, "lfm_score", "household", k),
+    }
+    empty: dict[int, set[int]] = {}
+    return {name: basket_report(recs, truth, empty, k) for name, recs in methods.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m recommender.evaluate", description=__doc__)
+    parser.add_argument("--dataset", choices=["completejourney"], default="completejourney")
+    parser.add_argument("--cutoff", default="2017-11-01")
+    parser.add_argument("--end", default=None)
+    parser.add_argument("--households", type=int, default=None)
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--plots", type=Path, default=None)
+    parser.add_argument("--epochs", type=int, default=HybridSettings.epochs)
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    options = Options(
+        cutoff=pd.Timestamp(args.cutoff),
+        end=pd.Timestamp(args.end) if args.end else None,
+        households=args.households,
+        hybrid=HybridSettings(epochs=args.epochs),
+        progress=not args.quiet,
+    )
+    console = Console(stderr=True, quiet=args.quiet)
+    with console.status("loading Complete Journey"):
+        data = from_completejourney()
+    report = evaluate(data, options, console)
+    text = json.dumps(report, indent=2)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(text + "\n")
+    if args.plots:
+        from recommender.plots import plot_report
+
+        plot_report(report, args.plots)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

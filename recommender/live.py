@@ -1,0 +1,168 @@
+"""The trained models inside a running assistant: load, rank one household's choice, reload.
+
+``ModelWatcher.current()`` checks the manifest's modification time (one ``stat`` per call) and
+loads the new models when `dash train` has written them, so the API and the action server pick
+up a retrained model without a restart. A broken or half-written directory keeps the models
+already loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from recommender import pairs
+from recommender.data import DEMOGRAPHICS
+from recommender.history import build_history
+from recommender.hybrid import HybridModel, household_features
+from recommender.ranker import Ranker
+from recommender.training import MANIFEST, load_ranker
+
+log = logging.getLogger(__name__)
+MAX_CANDIDATES = 60
+
+
+@dataclass(frozen=True)
+class Ranking:
+    product_ids: tuple[int, ...]
+    probabilities: tuple[float, ...]
+    #: "brand" (type bought before), "cold" (type never bought) or "new" (no history at all)
+    kind: str
+    own_baskets: tuple[int, ...]  # how often the household bought each, same order
+
+
+@dataclass
+class LiveModels:
+    hybrid: HybridModel
+    items: pd.DataFrame
+    brand: Ranker | None
+    cold: Ranker | None
+    manifest: dict
+
+    @classmethod
+    def load(cls, directory: Path) -> LiveModels:
+        manifest = json.loads((directory / MANIFEST).read_text())
+        return cls(
+            HybridModel.load(directory),
+            pd.read_parquet(directory / "items.parquet"),
+            load_ranker(directory, "brand"),
+            load_ranker(directory, "cold"),
+            manifest,
+        )
+
+    def rank(
+        self,
+        household_id: int,
+        demographics: Mapping[str, object],
+        lines: pd.DataFrame,
+        products: pd.DataFrame,
+        category: str,
+        candidate_ids: Sequence[int],
+        now: pd.Timestamp,
+    ) -> Ranking | None:
+        """Order ``candidate_ids`` (products of ``category``) for the household.
+
+        ``lines`` are the household's own purchases; ``products`` describes at least the
+        candidates and the products in ``lines``. None when no ranker fits the case."""
+        if lines.empty:
+            return self._new_household(demographics, candidate_ids)
+        items = self._items_for(products)
+        history = build_history(lines, products, now, popularity=items)
+        warm = not history.own_type[history.own_type["type"] == category].empty
+        ranker = self.brand if warm else self.cold
+        if ranker is None or not candidate_ids:
+            return None
+        households = pd.DataFrame(
+            [{c: demographics.get(c) for c in DEMOGRAPHICS}], index=[household_id], dtype=object
+        )
+        query = pd.DataFrame(
+            {"qid": [0], "household": [household_id], "type": [category], "qtime": [now]}
+        )
+        cands = self._shortlist(history, household_id, candidate_ids).assign(qid=0)
+        frame = pairs.features(
+            history, cands.merge(query, on="qid"), self.hybrid, households, None, None
+        )
+        scores = ranker.score(frame)
+        order = np.argsort(-scores, kind="stable")
+        return Ranking(
+            tuple(int(frame["product"].iloc[i]) for i in order),
+            tuple(round(float(scores[i]), 4) for i in order),
+            "brand" if warm else "cold",
+            tuple(int(frame["own_baskets"].iloc[i]) for i in order),
+        )
+
+    def _new_household(self, demographics: Mapping[str, object], candidate_ids) -> Ranking | None:
+        """Nothing bought yet: LightFM's score from the demographics alone (its item biases
+        carry popularity, so an unknown household still gets the best sellers)."""
+        ids = list(dict.fromkeys(int(c) for c in candidate_ids))
+        scores = self.hybrid.scores(None, ids, household_features(demographics))
+        known = np.isfinite(scores)
+        if not known.any():
+            return None
+        order = np.argsort(-np.where(known, scores, -1e9), kind="stable")
+        weights = np.exp(scores[known] - scores[known].max())
+        probs = np.zeros(len(ids))
+        probs[known] = weights / weights.sum()
+        return Ranking(
+            tuple(ids[i] for i in order),
+            tuple(round(float(probs[i]), 4) for i in order),
+            "new",
+            tuple(0 for _ in order),
+        )
+
+    def _items_for(self, products: pd.DataFrame) -> pd.DataFrame:
+        """Saved item statistics, with current catalog attributes and new products as zeros."""
+        items = self.items.reindex(products.index)
+        for col in ("type", "manufacturer", "size", "price"):
+            items[col] = products[col]
+        items["private_label"] = products["private_label"].astype(float)
+        items["rel_price"] = products["price"] / products.groupby("type")["price"].transform(
+            "median"
+        )
+        return items.fillna(
+            {c: 0.0 for c in items.columns if c not in ("type", "manufacturer", "size")}
+        )
+
+    def _shortlist(self, history, household_id: int, candidate_ids: Sequence[int]):
+        """All candidates in small categories; the household's own and the best sellers else."""
+        ids = pd.Index(list(dict.fromkeys(int(c) for c in candidate_ids)))
+        if len(ids) > MAX_CANDIDATES:
+            own = history.own.loc[history.own["product"].isin(ids), "product"]
+            popular = history.popularity.reindex(ids)["recent"].sort_values(ascending=False)
+            keep = list(dict.fromkeys([*own, *popular.index]))[:MAX_CANDIDATES]
+            ids = pd.Index(keep)
+        return pd.DataFrame({"product": ids.to_numpy()})
+
+
+class ModelWatcher:
+    """The current models of one directory, reloaded when its manifest changes."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._models: LiveModels | None = None
+        self._stamp: int | None = None
+        self._lock = threading.Lock()
+
+    def current(self) -> LiveModels | None:
+        try:
+            stamp = (self.directory / MANIFEST).stat().st_mtime_ns
+        except OSError:
+            return self._models
+        if stamp == self._stamp:
+            return self._models
+        with self._lock:
+            if stamp != self._stamp:
+                try:
+                    self._models = LiveModels.load(self.directory)
+                    log.info("recommender models loaded from %s", self.directory)
+                except Exception:  # keep serving the previous models
+                    log.exception("could not load recommender models from %s", self.directory)
+                self._stamp = stamp
+        return self._models

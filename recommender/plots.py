@@ -1,0 +1,44 @@
+"""Bar charts of an evaluation report: one PNG per table, methods side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no screen on servers
+import matplotlib.pyplot as plt  # noqa: E402
+
+TABLES = {
+    "brand_resolution": ("Brand resolution (type bought before)", ["top1", "top3"]),
+    "cold_pairs": ("Cold pairs (type never bought before)", ["top1", "top3"]),
+    "next_basket": ("Next basket", ["recall", "ndcg", "recall_repeat", "recall_new"]),
+    "cold_start_households": ("Cold-start households (demographics only)", ["recall", "ndcg"]),
+}
+
+
+def plot_report(report: dict, directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for key, (title, metrics) in TABLES.items():
+        table = {m: v for m, v in report.get(key, {}).items() if isinstance(v, dict)}
+        if not table:
+            continue
+        methods = list(table)
+        fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(methods)), 4))
+        width = 0.8 / len(metrics)
+        for i, metric in enumerate(metrics):
+            values = [table[m].get(metric, 0.0) for m in methods]
+            xs = [x + i * width for x in range(len(methods))]
+            bars = ax.bar(xs, values, width, label=metric)
+            ax.bar_label(bars, fmt="%.3f", fontsize=7)
+        ax.set_xticks([x + width * (len(metrics) - 1) / 2 for x in range(len(methods))])
+        ax.set_xticklabels(methods, rotation=20, ha="right", fontsize=8)
+        ax.set_title(f"{title}, cutoff {report['dataset']['cutoff']}")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        path = directory / f"{key}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    return written

@@ -1,0 +1,142 @@
+"""Metrics against slow, plainly written references, over random rankings and baskets."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from recommender.metrics import basket_report, hit_at_k, ndcg_at_k, recall_at_k
+
+ITEMS = st.integers(min_value=0, max_value=30)
+RANKINGS = st.lists(ITEMS, max_size=25, unique=True)
+BASKETS = st.sets(ITEMS, min_size=1, max_size=15)
+KS = st.integers(min_value=1, max_value=20)
+
+
+def ref_recall(recommended, truth, k):
+    found = 0
+    for position in range(min(k, len(recommended))):
+        if recommended[position] in truth:
+            found += 1
+    return found / len(truth)
+
+
+def ref_ndcg(recommended, truth, k):
+    dcg = 0.0
+    for position in range(min(k, len(recommended))):
+        if recommended[position] in truth:
+            dcg += 1.0 / math.log2(position + 2)
+    ideal = 0.0
+    for position in range(min(k, len(truth))):
+        ideal += 1.0 / math.log2(position + 2)
+    return dcg / ideal
+
+
+def ref_hit(recommended, truth, k):
+    for position in range(min(k, len(recommended))):
+        if recommended[position] in truth:
+            return 1.0
+    return 0.0
+
+
+@settings(database=None)
+@given(RANKINGS, BASKETS, KS)
+def test_metrics_match_reference(recommended, truth, k):
+    assert recall_at_k(recommended, truth, k) == pytest.approx(ref_recall(recommended, truth, k))
+    assert ndcg_at_k(recommended, truth, k) == pytest.approx(ref_ndcg(recommended, truth, k))
+    assert hit_at_k(recommended, truth, k) == ref_hit(recommended, truth, k)
+    assert 0.0 <= ndcg_at_k(recommended, truth, k) <= 1.0 + 1e-12
+
+
+def test_hand_computed_cases():
+    assert recall_at_k([1, 2, 3], {1, 4}, k=2) == 0.5
+    assert ndcg_at_k([4, 1, 9], {1, 4}, k=3) == pytest.approx(1.0)
+    assert ndcg_at_k([1, 2, 3, 4], {1, 2, 3, 4, 5, 6}, k=4) == pytest.approx(1.0)
+    # one hit at rank 2 of an ideal two-hit list: (1/log2 3) / (1 + 1/log2 3)
+    assert ndcg_at_k([9, 1], {1, 4}, k=2) == pytest.approx(0.63093 / 1.63093, abs=1e-5)
+    assert hit_at_k([9, 8, 1], {1}, k=2) == 0.0
+    assert hit_at_k([9, 8, 1], {1}, k=3) == 1.0
+    assert recall_at_k([], {1}, k=5) == 0.0
+
+
+@pytest.mark.parametrize("metric", [recall_at_k, ndcg_at_k, hit_at_k])
+def test_bad_inputs_are_refused(metric):
+    with pytest.raises(ValueError):
+        metric([1, 2], set(), 2)
+    with pytest.raises(ValueError):
+        metric([1, 2], {1}, 0)
+    with pytest.raises(ValueError):
+        metric([1, 1], {1}, 2)
+
+
+def ref_report(recs, truth, history, k):
+    rows = {"recall": [], "ndcg": [], "hit": [], "repeat": [], "new": [], "share": []}
+    for household in truth:
+        top = list(recs.get(household, []))[:k]
+        basket = set(truth[household])
+        seen = set(history.get(household, []))
+        rows["recall"].append(ref_recall(top, basket, k))
+        rows["ndcg"].append(ref_ndcg(top, basket, k))
+        rows["hit"].append(ref_hit(top, basket, k))
+        repeat = [item for item in basket if item in seen]
+        new = [item for item in basket if item not in seen]
+        if repeat:
+            rows["repeat"].append(ref_recall(top, set(repeat), k))
+        if new:
+            rows["new"].append(ref_recall(top, set(new), k))
+        in_history = 0
+        for item in top:
+            if item in seen:
+                in_history += 1
+        rows["share"].append(in_history / k)
+
+    def mean(values):
+        return sum(values) / len(values) if values else 0.0
+
+    return rows, {name: mean(values) for name, values in rows.items()}
+
+
+HOUSEHOLDS = st.integers(min_value=0, max_value=8)
+
+
+@settings(max_examples=60, database=None)
+@given(
+    st.dictionaries(HOUSEHOLDS, RANKINGS),
+    st.dictionaries(HOUSEHOLDS, BASKETS, max_size=6),
+    st.dictionaries(HOUSEHOLDS, st.sets(ITEMS, max_size=20)),
+    KS,
+)
+def test_basket_report_matches_reference(recs, truth, history, k):
+    report = basket_report(recs, truth, history, k)
+    rows, means = ref_report(recs, truth, history, k)
+    assert report["households"] == len(truth)
+    assert report["households_repeat"] == len(rows["repeat"])
+    assert report["households_new"] == len(rows["new"])
+    for key, name in [
+        ("recall", "recall"),
+        ("ndcg", "ndcg"),
+        ("hit", "hit"),
+        ("recall_repeat", "repeat"),
+        ("recall_new", "new"),
+        ("repeat_share_of_recs", "share"),
+    ]:
+        assert report[key] == pytest.approx(means[name], abs=5.01e-5)
+    assert json.loads(json.dumps(report)) == report
+
+
+def test_basket_report_by_hand():
+    recs = {1: [10, 11, 12], 2: [20, 21, 22]}
+    truth = {1: {10, 99}, 2: {21}, 3: {30}}
+    history = {1: {10, 11}, 2: {22}}
+    report = basket_report(recs, truth, history, k=3)
+    assert report["households"] == 3
+    assert report["recall"] == round((0.5 + 1.0 + 0.0) / 3, 4)
+    # household 1 has one repeat item (10, found); nobody else repeats
+    assert report["households_repeat"] == 1 and report["recall_repeat"] == 1.0
+    # new items: 99 for household 1 (missed), 21 for 2 (found), 30 for 3 (no recommendations)
+    assert report["households_new"] == 3 and report["recall_new"] == round(1 / 3, 4)
+    assert report["repeat_share_of_recs"] == round((2 / 3 + 1 / 3 + 0) / 3, 4)
