@@ -20,22 +20,15 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 
-from recommender import baselines, nextbasket, pairs
+from recommender import baselines, nextbasket, pairs, training
 from recommender.data import RetailData, first_baskets, from_completejourney
 from recommender.history import build_history
 from recommender.hybrid import HybridModel, HybridSettings, train_hybrid
 from recommender.metrics import basket_report, hit_at_k
 from recommender.ranker import RankerSettings, fit_ranker, label, top_k
 
-TRAIN_WINDOW = pd.Timedelta(days=56)
+TRAIN_WINDOW = training.TRAIN_WINDOW
 BASKET_POINTS = (0, 14, 28, 42)  # days after the training point: one next basket each
-COLD_PAIR_FEATURES = [
-    f
-    for f in pairs.FEATURES
-    if not f.startswith(("own_", "type_", "is_", "in_last"))
-    and f
-    not in {"switch_rate", "mfr_share", "same_mfr_as_last", "same_size_as_usual", "price_vs_usual"}
-]
 
 
 @dataclass
@@ -84,35 +77,30 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
     hist_eval = step("history (cutoff)", lambda: build_history(p, data.products, cutoff))
     prices = pairs.week_prices(data.purchases)
 
-    def pair_frames(hist, window, model):
-        warm_q, cold_q, truth = pairs.pair_queries(hist, window, data.products)
-        out = []
-        for queries, n_pop, n_hyb in ((warm_q, 5, 5), (cold_q, 10, 10)):
-            cands = pairs.candidates(
-                hist,
-                queries,
-                model,
-                warm.households,
-                data.promotions,
-                popular=n_pop,
-                from_hybrid=n_hyb,
+    def eval_frames():
+        warm_q, cold_q, truth = pairs.pair_queries(hist_eval, test, data.products)
+        frames = [
+            (
+                q,
+                training.pair_frame(
+                    warm, hist_eval, q, truth, hybrid_eval, prices, popular=n, from_hybrid=n
+                ),
             )
-            feats = pairs.features(hist, cands, model, warm.households, data.promotions, prices)
-            out.append((queries, label(feats, truth, "qid")))
-        return out, truth
+            for q, n in ((warm_q, 5), (cold_q, 10))
+        ]
+        return frames, truth
 
-    window_fit = p[(p["ts"] >= fit_point) & (p["ts"] < cutoff)]
-    (fit_warm, fit_cold), _ = step(
-        "pairs (training point)", lambda: pair_frames(hist_fit, window_fit, hybrid_fit)
+    fit_warm, fit_cold = step(
+        "pairs (training windows)",
+        lambda: training.training_frames(warm, fit_point, cutoff, hybrid_fit, prices),
     )
-    (ev_warm, ev_cold), truth = step(
-        "pairs (cutoff)", lambda: pair_frames(hist_eval, test, hybrid_eval)
-    )
+    (ev_warm, ev_cold), truth = step("pairs (cutoff)", eval_frames)
     warm_ranker = step(
-        "brand ranker", lambda: fit_ranker(fit_warm[1], pairs.FEATURES, options.ranker)
+        "brand ranker", lambda: fit_ranker(fit_warm, training.BRAND_FEATURES, options.ranker)
     )
     cold_ranker = step(
-        "cold-pair ranker", lambda: fit_ranker(fit_cold[1], COLD_PAIR_FEATURES, options.ranker)
+        "cold-pair ranker",
+        lambda: fit_ranker(fit_cold, training.COLD_PAIR_FEATURES, options.ranker),
     )
     truth_sets = {int(q): set(g) for q, g in truth.groupby("qid")["product"]}
 

@@ -102,6 +102,18 @@ def _popularity(lines, by_basket, own, products) -> pd.DataFrame:
     repeat = (own["baskets"] >= 2).groupby(own["product"]).mean()
     pop["repeat_rate"] = repeat.reindex(pop.index).fillna(0.0)
     pop["buyers"] = own.groupby("product").size().reindex(pop.index, fill_value=0)
+    # What households pick the first time they buy a type, and the average household's share:
+    # the priors for a household new to the type (heavy buyers dominate plain counts).
+    first = by_basket.sort_values("ts").drop_duplicates(["household", "type"])
+    pop["first_picks"] = first.groupby("product").size().reindex(pop.index, fill_value=0)
+    type_buyers = first.groupby("type").size()
+    pop["first_share"] = (pop["first_picks"] / pop["type"].map(type_buyers)).fillna(0.0)
+    in_type = own.groupby(["household", "type"])["baskets"].transform("sum")
+    avg = (own["baskets"] / in_type).groupby(own["product"]).sum()
+    pop["household_share"] = (avg.reindex(pop.index) / pop["type"].map(type_buyers)).fillna(0.0)
+    type_week = pop.groupby("type")["last_week"].transform("sum").replace(0, np.nan)
+    pop["share_week"] = (pop["last_week"] / type_week).fillna(0.0)
+    pop["product_age"] = lines.groupby("product")["age"].max().reindex(pop.index).fillna(0.0)
     type_all = pop.groupby("type")["all"].transform("sum").replace(0, np.nan)
     type_recent = pop.groupby("type")["recent"].transform("sum").replace(0, np.nan)
     pop["share_all"] = (pop["all"] / type_all).fillna(0.0)

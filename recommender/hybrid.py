@@ -84,7 +84,7 @@ def item_features(products: pd.DataFrame) -> dict[int, list[str]]:
 @dataclass
 class HybridSettings:
     components: int = 32
-    epochs: int = 15
+    epochs: int = 10
     loss: str = "warp"
     learning_rate: float = 0.05
     item_alpha: float = 1e-6

@@ -66,11 +66,14 @@ class LiveModels:
         category: str,
         candidate_ids: Sequence[int],
         now: pd.Timestamp,
+        offers: Mapping[int, float] | None = None,
     ) -> Ranking | None:
         """Order ``candidate_ids`` (products of ``category``) for the household.
 
         ``lines`` are the household's own purchases; ``products`` describes at least the
-        candidates and the products in ``lines``. None when no ranker fits the case."""
+        candidates and the products in ``lines``; ``offers`` maps products on offer now to
+        their discount (0.2 for 20% off): this week's mailer and price to the rankers.
+        None when no ranker fits the case."""
         if lines.empty:
             return self._new_household(demographics, candidate_ids)
         items = self._items_for(products)
@@ -86,8 +89,9 @@ class LiveModels:
             {"qid": [0], "household": [household_id], "type": [category], "qtime": [now]}
         )
         cands = self._shortlist(history, household_id, candidate_ids).assign(qid=0)
+        promotions, prices = _offer_frames(offers or {}, now)
         frame = pairs.features(
-            history, cands.merge(query, on="qid"), self.hybrid, households, None, None
+            history, cands.merge(query, on="qid"), self.hybrid, households, promotions, prices
         )
         scores = ranker.score(frame)
         order = np.argsort(-scores, kind="stable")
@@ -139,6 +143,26 @@ class LiveModels:
             keep = list(dict.fromkeys([*own, *popular.index]))[:MAX_CANDIDATES]
             ids = pd.Index(keep)
         return pd.DataFrame({"product": ids.to_numpy()})
+
+
+def _offer_frames(offers: Mapping[int, float], now: pd.Timestamp) -> tuple:
+    """The shop's current offers in the shape of Complete Journey's promotions and prices."""
+    if not offers:
+        return None, None
+    ids = list(offers)
+    promotions = pd.DataFrame(
+        {"product": ids, "week": now.normalize(), "display": False, "mailer": True}
+    )
+    prices = pd.DataFrame(
+        {
+            "product": ids,
+            "week": now.to_period("W").start_time,
+            "ts": now - pd.Timedelta(seconds=1),
+            "cum_discount": [float(offers[p]) for p in ids],
+            "cum_gross": 1.0,
+        }
+    )
+    return promotions, prices
 
 
 class ModelWatcher:

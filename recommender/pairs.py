@@ -56,6 +56,10 @@ FEATURES = [
     "in_last3",
     "repeat_rate",
     "buyers",
+    "first_share",
+    "household_share",
+    "share_week",
+    "product_age",
     "trend",
     "week_discount",
     "week_seen",
@@ -214,7 +218,17 @@ def features(
     f["is_usual"] = (pair["usual_product"].to_numpy() == f["product"].to_numpy()).astype(float)
 
     pop = history.popularity.reindex(f["product"])
-    for col in ("share_all", "share_recent", "rank_recent", "rel_price", "private_label"):
+    for col in (
+        "share_all",
+        "share_recent",
+        "rank_recent",
+        "rel_price",
+        "private_label",
+        "first_share",
+        "household_share",
+        "share_week",
+        "product_age",
+    ):
         f[col] = pop[col].to_numpy()
     f["discount_rate"] = pop["discount_rate"].to_numpy()
     f["repeat_rate"] = pop["repeat_rate"].to_numpy()

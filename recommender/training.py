@@ -22,7 +22,12 @@ from recommender.hybrid import HybridModel, HybridSettings, train_hybrid
 from recommender.ranker import Ranker, RankerSettings, fit_ranker, label
 
 TRAIN_WINDOW = pd.Timedelta(days=56)
+BRAND_WINDOWS = 2
+QID_STRIDE = 10_000_000
 MANIFEST = "manifest.json"
+#: LightFM loses to plain history on households' own types (FIELD-NOTES; `dash evaluate`
+#: shows it again), so the brand ranker leaves its score out and learns from more windows.
+BRAND_FEATURES = [f for f in pairs.FEATURES if not f.startswith("lfm_")]
 COLD_PAIR_FEATURES = [
     f
     for f in pairs.FEATURES
@@ -40,29 +45,65 @@ class TrainSettings:
     progress: bool = True
 
 
-def pair_frames(
+def pair_frame(
     data: RetailData,
     hist: History,
-    window: pd.DataFrame,
+    queries: pd.DataFrame,
+    truth: pd.DataFrame,
     hybrid: HybridModel | None,
     prices: pd.DataFrame | None,
-) -> tuple[tuple, tuple, pd.DataFrame]:
-    """Warm and cold (queries, labelled candidates) for the first purchases in ``window``."""
-    warm_q, cold_q, truth = pairs.pair_queries(hist, window, data.products)
-    out = []
-    for queries, n_pop, n_hyb in ((warm_q, 5, 5), (cold_q, 10, 10)):
-        cands = pairs.candidates(
-            hist,
-            queries,
-            hybrid,
-            data.households,
-            data.promotions,
-            popular=n_pop,
-            from_hybrid=n_hyb,
-        )
-        feats = pairs.features(hist, cands, hybrid, data.households, data.promotions, prices)
-        out.append((queries, label(feats, truth, "qid")))
-    return out[0], out[1], truth
+    *,
+    popular: int,
+    from_hybrid: int,
+) -> pd.DataFrame:
+    """Labelled candidates with features for ``queries``."""
+    cands = pairs.candidates(
+        hist,
+        queries,
+        hybrid,
+        data.households,
+        data.promotions,
+        popular=popular,
+        from_hybrid=from_hybrid,
+    )
+    feats = pairs.features(hist, cands, hybrid, data.households, data.promotions, prices)
+    return label(feats, truth, "qid")
+
+
+def training_frames(
+    data: RetailData,
+    fit_point: pd.Timestamp,
+    end: pd.Timestamp,
+    hybrid_fit: HybridModel | None,
+    prices: pd.DataFrame | None,
+    *,
+    span: pd.Timedelta = TRAIN_WINDOW,
+    windows: int = BRAND_WINDOWS,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What the two pair rankers learn from.
+
+    The brand ranker reads no LightFM score, so it can learn from ``windows`` consecutive
+    windows (``span`` each, the last one ending at ``end``): more examples of households
+    switching. The cold-pair ranker uses LightFM, fitted before ``fit_point``, so it learns
+    from the last window only."""
+    p = data.purchases
+    warm_frames, cold = [], pd.DataFrame()
+    for i in range(windows):
+        point = fit_point - i * span
+        stop = end if i == 0 else point + span
+        if p.empty or point <= p["ts"].min():
+            break
+        hist = build_history(p, data.products, point)
+        window = p[(p["ts"] >= point) & (p["ts"] < stop)]
+        warm_q, cold_q, truth = pairs.pair_queries(hist, window, data.products)
+        warm = pair_frame(data, hist, warm_q, truth, None, prices, popular=5, from_hybrid=0)
+        warm_frames.append(warm.assign(qid=warm["qid"] + i * QID_STRIDE))
+        if i == 0:
+            cold = pair_frame(
+                data, hist, cold_q, truth, hybrid_fit, prices, popular=10, from_hybrid=10
+            )
+    warm_all = pd.concat(warm_frames, ignore_index=True) if warm_frames else pd.DataFrame()
+    return warm_all, cold
 
 
 def train_models(
@@ -95,11 +136,9 @@ def train_models(
         hybrid_fit = train_hybrid(
             early, data.products, data.households, settings.hybrid, progress=settings.progress
         )
-        hist_fit = build_history(p, data.products, fit_point)
-        window = p[(p["ts"] >= fit_point) & (p["ts"] < now)]
-        warm, cold, _ = pair_frames(data, hist_fit, window, hybrid_fit, prices)
-        for name, (_, frame), feats in (
-            ("brand", warm, pairs.FEATURES),
+        warm, cold = training_frames(data, fit_point, now, hybrid_fit, prices)
+        for name, frame, feats in (
+            ("brand", warm, BRAND_FEATURES),
             ("cold", cold, COLD_PAIR_FEATURES),
         ):
             try:

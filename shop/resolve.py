@@ -24,7 +24,7 @@ from recommender.resolver import (
     resolve,
 )
 from shop.mentions import Match, MentionMatcher
-from shop.models import Category, Household, Member, Product, Purchase, utcnow
+from shop.models import Category, Household, Member, Offer, Product, Purchase, utcnow
 from shop.models import Preference as PreferenceRow
 from shop.recommend_data import household_row, products_frame, purchases_frame
 from shop.search import CatalogVersion, catalog_version
@@ -231,6 +231,25 @@ def _signals(
     )
 
 
+def _offers_now(
+    session: Session, household_id: int, product_ids: list[int], now: datetime
+) -> dict[int, float]:
+    """Offers open now for everyone or for this household: product -> discount share."""
+    rows = session.execute(
+        select(Offer.product_id, Offer.discount_pct).where(
+            Offer.product_id.in_(product_ids),
+            Offer.status == "open",
+            Offer.starts_at <= now,
+            Offer.expires_at > now,
+            (Offer.household_id.is_(None)) | (Offer.household_id == household_id),
+        )
+    ).all()
+    out: dict[int, float] = {}
+    for pid, pct in rows:
+        out[pid] = max(out.get(pid, 0.0), pct / 100.0)
+    return out
+
+
 def _learned(
     session: Session,
     learned: LearnedContext,
@@ -250,6 +269,7 @@ def _learned(
         category.id,
         [c.product_id for c in candidates],
         pd.Timestamp(now),
+        offers=_offers_now(session, household_id, [c.product_id for c in candidates], now),
     )
     if ranking is None:
         return None

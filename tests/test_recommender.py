@@ -197,3 +197,17 @@ def test_first_baskets_takes_each_households_first_trip(data):
     firsts = first_baskets(after)
     one = after[after["household"] == 1].sort_values("ts")
     assert firsts[1] == set(one[one["basket"] == one["basket"].iloc[0]]["product"])
+
+
+def test_current_offers_reach_the_rankers_as_this_weeks_promotion(data):
+    from recommender.live import _offer_frames
+
+    now = START + pd.Timedelta(days=DAYS)
+    hist = build_history(data.purchases, data.products, now)
+    promotions, prices = _offer_frames({2: 0.2}, now)
+    query = pd.DataFrame(
+        {"qid": [0, 0], "household": 1, "type": "KETCHUP", "qtime": now, "product": [1, 2]}
+    )
+    f = features(hist, query, None, data.households, promotions, prices).set_index("product")
+    assert f.loc[2, "mailer"] == 1.0 and f.loc[2, "week_discount"] == pytest.approx(0.2)
+    assert f.loc[1, "mailer"] == 0.0 and np.isnan(f.loc[1, "week_discount"])
