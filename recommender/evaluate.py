@@ -288,9 +288,9 @@ def _cold_start(
     train = p[p["ts"] < cutoff]
     k = options.k
     methods = {
-        "hybrid ranker (ours)": top_k(frame, model.score(frame), "household", k),
+        "popularity in segment (served live)": top_k(frame, "segment_pop", "household", k),
+        "learned ranker (demographics, LightFM)": top_k(frame, model.score(frame), "household", k),
         "popularity": baselines.popularity(train, hh, k),
-        "popularity in segment": top_k(frame, "segment_pop", "household", k),
         "LightFM alone (demographics)": top_k(frame, "lfm_score", "household", k),
     }
     empty: dict[int, set[int]] = {}

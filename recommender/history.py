@@ -25,6 +25,7 @@ class History:
     popularity: pd.DataFrame  # per product (index), with type
     households: pd.DataFrame  # per household: label, deal and price habits
     manufacturer: pd.DataFrame  # per (household, manufacturer): baskets
+    category_manufacturer: pd.DataFrame  # per (household, category, manufacturer): baskets
 
     @property
     def active_products(self) -> pd.Index:
@@ -44,7 +45,8 @@ def build_history(
     ``popularity`` (a previous history's table, saved with the models) skips the item side: the
     live shop then only reads the asking household's own purchases."""
     lines = purchases[purchases["ts"] < now].join(
-        products[["type", "manufacturer", "private_label", "price", "size"]], on="product"
+        products[["type", "category", "manufacturer", "private_label", "price", "size"]],
+        on="product",
     )
     age = (now - lines["ts"]).dt.total_seconds().to_numpy() / 86_400.0
     lines = lines.assign(
@@ -61,6 +63,7 @@ def build_history(
         first_age=("age", "max"),
         decayed=("decay", "sum"),
         type=("type", "first"),
+        category=("category", "first"),
         manufacturer=("manufacturer", "first"),
         size=("size", "first"),
     )
@@ -83,7 +86,17 @@ def build_history(
         }
     )
     manufacturer = by_basket.groupby(["household", "manufacturer"]).size().rename("baskets")
-    return History(now, lines, own, own_type, pop, households, manufacturer.reset_index())
+    by_category = by_basket.groupby(["household", "category", "manufacturer"]).size()
+    return History(
+        now,
+        lines,
+        own,
+        own_type,
+        pop,
+        households,
+        manufacturer.reset_index(),
+        by_category.rename("baskets").reset_index(),
+    )
 
 
 def _popularity(lines, by_basket, own, products) -> pd.DataFrame:
@@ -91,6 +104,7 @@ def _popularity(lines, by_basket, own, products) -> pd.DataFrame:
     recent = by_basket[by_basket["age"] <= RECENT_DAYS]
     pop = pd.DataFrame(index=products.index)
     pop["type"] = products["type"]
+    pop["category"] = products["category"]
     pop["all"] = by_basket.groupby("product").size().reindex(pop.index, fill_value=0)
     pop["recent"] = recent.groupby("product").size().reindex(pop.index, fill_value=0)
     last_week = by_basket[by_basket["age"] <= 14]

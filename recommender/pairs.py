@@ -52,6 +52,8 @@ FEATURES = [
     "display",
     "mailer",
     "mfr_other",
+    "mfr_category",
+    "mfr_category_share",
     "own_deal_share",
     "in_last3",
     "repeat_rate",
@@ -63,6 +65,10 @@ FEATURES = [
     "trend",
     "week_discount",
     "week_seen",
+    "decayed_rel",
+    "recent_rel",
+    "price_rank",
+    "candidates",
     "lfm_score",
     "lfm_gap",
     "hh_price_index",
@@ -254,6 +260,7 @@ def features(
     f["mfr_share"] = mfr_in_type / f["type_baskets"].replace(0, np.nan).to_numpy()
     f["mfr_share"] = f["mfr_share"].fillna(0)
     f["mfr_other"] = np.log1p(np.maximum(mfr_total - mfr_in_type, 0))
+    f["mfr_category"], f["mfr_category_share"] = _category_brand(history, f, mfr, mfr_in_type)
 
     hh = history.households.reindex(f["household"])
     f["hh_private_share"] = hh["private_share"].to_numpy()
@@ -267,7 +274,36 @@ def features(
     f["display"], f["mailer"] = _promotions(f, promotions)
     f["week_discount"], f["week_seen"] = _week_discount(f, prices)
     f["lfm_score"], f["lfm_gap"] = _hybrid_scores(f, hybrid, households)
+    _query_relative(f)
     return f
+
+
+def _query_relative(f: pd.DataFrame) -> None:
+    """Each candidate against the others of its query: trees score rows one at a time, so
+    "the strongest recent habit among these" has to be spelled out."""
+    by_query = f.groupby("qid")
+    f["decayed_rel"] = f["own_decayed"] / by_query["own_decayed"].transform("max").replace(
+        0, np.nan
+    )
+    f["recent_rel"] = f["share_recent"] / by_query["share_recent"].transform("max").replace(
+        0, np.nan
+    )
+    f["price_rank"] = by_query["rel_price"].rank(method="average", pct=True)
+    f["candidates"] = by_query["product"].transform("size")
+
+
+def _category_brand(history: History, f: pd.DataFrame, mfr: np.ndarray, in_type: np.ndarray):
+    """The household's baskets of this manufacturer in the product's wider category (other
+    types only): Heinz mustard for a Heinz ketchup household, store-brand for store-brand."""
+    category = history.popularity["category"].reindex(f["product"]).to_numpy()
+    cm = history.category_manufacturer.set_index(["household", "category", "manufacturer"])
+    key = pd.MultiIndex.from_arrays([f["household"].to_numpy(), category, mfr])
+    same = np.maximum(cm["baskets"].reindex(key).fillna(0).to_numpy() - in_type, 0)
+    totals = history.category_manufacturer.groupby(["household", "category"])["baskets"].sum()
+    total = totals.reindex(pd.MultiIndex.from_arrays([f["household"].to_numpy(), category]))
+    rest = total.fillna(0).to_numpy() - f["type_baskets"].to_numpy()
+    share = np.where(rest > 0, same / np.maximum(rest, 1), np.nan)
+    return np.log1p(same), share
 
 
 def _promotions(f: pd.DataFrame, promotions: pd.DataFrame | None) -> tuple:

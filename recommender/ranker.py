@@ -21,9 +21,9 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 @dataclass
 class RankerSettings:
-    iterations: int = 400
-    learning_rate: float = 0.05
-    leaves: int = 63
+    iterations: int = 200
+    learning_rate: float = 0.1
+    leaves: int = 31
     l2: float = 1.0
     min_leaf: int = 20
     random_state: int = 0

@@ -11,9 +11,9 @@ import sys
 import pytest
 
 from recommender.live import LiveModels
+from recommender.resolver import REASON_SEGMENT
 from shop.models import Household, Preference, Product
 from shop.recommend_data import store_data, train_from_store
-from shop.resolve import REASON_LEARNED_COLD
 
 
 @pytest.fixture
@@ -89,12 +89,13 @@ def test_a_new_household_with_only_demographics_gets_a_personal_pick(trained_sto
     from shop.resolve import ProductResolver
 
     with trained_store.session() as s:
-        s.add(Household(id=900, name="new", segment="2 Adults Kids", household_size=4, kids=2))
+        segment = s.get(Household, 1).segment
+        s.add(Household(id=900, name="new", segment=segment, household_size=4, kids=2))
     resolver = ProductResolver(trained_store.settings.models_dir)
     with trained_store.session() as s:
         choice = resolver.resolve_text(s, "coffee", household_id=900)
         assert choice.product is not None and choice.category.id == "coffee"
-        assert choice.reason == REASON_LEARNED_COLD
+        assert choice.reason == REASON_SEGMENT
 
 
 def test_retraining_reaches_a_running_app_without_restart(learned_client, trained_store):
