@@ -153,6 +153,7 @@ def train_models(
                 "queries": int(frame["qid"].nunique()),
             }
 
+    lightfm_started = time.perf_counter()
     hybrid = train_hybrid(
         p[p["ts"] < now],
         data.products,
@@ -160,6 +161,7 @@ def train_models(
         settings.hybrid,
         progress=settings.progress,
     )
+    summary["lightfm_seconds"] = round(time.perf_counter() - lightfm_started, 1)
     hybrid.save(directory)
     items = build_history(p, data.products, now).popularity
     items.to_parquet(directory / "items.parquet")
