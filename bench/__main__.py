@@ -78,10 +78,17 @@ def summary(results: dict) -> Table:
             )
         table.add_row(
             "resolution",
-            f"exact product, demo households ({r['households']['pairs']} pairs)",
+            f"exact product, demo households ({r['households']['pairs']} pairs), rules",
             f"{r['households']['exact_product_accuracy']:.3f}",
             "",
         )
+        if "learned" in r["households"]:
+            table.add_row(
+                "resolution",
+                "exact product, demo households, trained rankers",
+                f"{r['households']['learned']['exact_product_accuracy']:.3f}",
+                "",
+            )
         table.add_row(
             "resolution",
             "match latency p50 / p99 (ms, demo catalog)",

@@ -131,14 +131,13 @@ def category_accuracy(matcher: MentionMatcher, mentions) -> dict:
 
 def household_accuracy(seed: int = 42, households: int = 60) -> dict:
     """Resolver picks against the generator's ground truth, on a fresh seeded demo store."""
-    from sqlalchemy import select
 
     from shop.config import Settings
     from shop.demo.generator import Params, generate
     from shop.demo.seed import catalog_products_and_cycles, seed_demo
     from shop.migrate import upgrade
-    from shop.models import Category
-    from shop.resolve import choose
+    from shop.recommend_data import train_from_store
+    from shop.resolve import ProductResolver
     from shop.store import Store
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -149,18 +148,36 @@ def household_accuracy(seed: int = 42, households: int = 60) -> dict:
         with store.session() as s:
             seed_demo(s, params)
             truth = generate(*catalog_products_and_cycles(s), params)
-            right = total = 0
-            reasons: dict[str, int] = {}
-            for h in tqdm(truth.households, desc="households", leave=False):
-                prefs = {cat: pid for member, cat, pid in h.preferences if member is None}
-                for cat_id, favourite in h.favourites.items():
-                    category = s.execute(select(Category).where(Category.id == cat_id)).scalar_one()
-                    choice = choose(s, category, h.id)
-                    expected = prefs.get(cat_id, favourite)
-                    right += choice.product.id == expected
-                    total += 1
-                    reasons[choice.reason] = reasons.get(choice.reason, 0) + 1
+            rules = _score(s, truth, None)
+            summary = train_from_store(s, Path(tmp) / "models", progress=False)
+            learned = ProductResolver(Path(tmp) / "models").learned(s)
+            with_model = _score(s, truth, learned)
         store.dispose()
+    return {
+        **rules,
+        "learned": {**with_model, "training_seconds": summary["seconds"]},
+    }
+
+
+def _score(session, truth, learned) -> dict:
+    """Exact-product accuracy of ``choose`` (rules, or with trained models) over every
+    (household, category) pair of the generator's truth."""
+    from sqlalchemy import select
+
+    from shop.models import Category
+    from shop.resolve import choose
+
+    right = total = 0
+    reasons: dict[str, int] = {}
+    for h in tqdm(truth.households, desc="households", leave=False):
+        prefs = {cat: pid for member, cat, pid in h.preferences if member is None}
+        for cat_id, favourite in h.favourites.items():
+            category = session.execute(select(Category).where(Category.id == cat_id)).scalar_one()
+            choice = choose(session, category, h.id, learned=learned)
+            expected = prefs.get(cat_id, favourite)
+            right += choice.product.id == expected
+            total += 1
+            reasons[choice.reason] = reasons.get(choice.reason, 0) + 1
     return {"pairs": total, "exact_product_accuracy": round(right / total, 4), "reasons": reasons}
 
 

@@ -105,7 +105,16 @@ class LiveModels:
         )
 
     def _items_for(self, products: pd.DataFrame) -> pd.DataFrame:
-        """Saved item statistics, with current catalog attributes and new products as zeros."""
+        """Saved item statistics, with current catalog attributes and new products as zeros
+        (cached for the last catalog frame: the resolver keeps one per catalog version)."""
+        cached = self.__dict__.get("_items_cache")
+        if cached is not None and cached[0] is products:
+            return cached[1]
+        items = self._merge_items(products)
+        self.__dict__["_items_cache"] = (products, items)
+        return items
+
+    def _merge_items(self, products: pd.DataFrame) -> pd.DataFrame:
         items = self.items.reindex(products.index)
         for col in ("type", "category", "manufacturer", "size", "price"):
             items[col] = products[col]
