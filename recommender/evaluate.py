@@ -126,10 +126,21 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
         },
     )
 
+    points = step(
+        "history (basket points)",
+        lambda: {
+            fit_point + pd.Timedelta(days=d): (
+                hist_fit
+                if d == 0
+                else build_history(p, data.products, fit_point + pd.Timedelta(days=d))
+            )
+            for d in BASKET_POINTS
+        },
+    )
     basket = step(
         "next basket",
         lambda: _next_basket(
-            warm, hist_fit, hist_eval, hybrid_fit, hybrid_eval, fit_point, cutoff, test, options
+            warm, points, hist_eval, hybrid_fit, hybrid_eval, cutoff, test, options
         ),
     )
     cold_start = step(
@@ -138,11 +149,10 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
             data,
             warm,
             holdout,
-            hist_fit,
+            points,
             hist_eval,
             hybrid_fit,
             hybrid_eval,
-            fit_point,
             cutoff,
             end,
             options,
@@ -209,14 +219,11 @@ def _basket_labels(hist, lines: pd.DataFrame, start: pd.Timestamp, stop: pd.Time
     return {h: b for h, b in first_baskets(window).items() if h in hist.households.index}
 
 
-def _next_basket(
-    warm, hist_fit, hist_eval, hybrid_fit, hybrid_eval, fit_point, cutoff, test, options
-) -> dict:
+def _next_basket(warm, points, hist_eval, hybrid_fit, hybrid_eval, cutoff, test, options) -> dict:
+    """``points``: the history at each training point (one next basket after each)."""
     p, demo = warm.purchases, warm.households
     frames = []
-    for days in BASKET_POINTS:
-        point = fit_point + pd.Timedelta(days=days)
-        hist = hist_fit if days == 0 else build_history(p, warm.products, point)
+    for point, hist in points.items():
         truth = _basket_labels(hist, p, point, cutoff)
         if not truth:
             continue
@@ -253,11 +260,10 @@ def _cold_start(
     data,
     warm,
     holdout,
-    hist_fit,
+    points,
     hist_eval,
     hybrid_fit,
     hybrid_eval,
-    fit_point,
     cutoff,
     end,
     options,
@@ -267,9 +273,7 @@ def _cold_start(
     p = warm.purchases
     with_demo = warm.households.dropna(how="all").index
     frames = []
-    for days in BASKET_POINTS:
-        point = fit_point + pd.Timedelta(days=days)
-        hist = hist_fit if days == 0 else build_history(p, warm.products, point)
+    for point, hist in points.items():
         truth_fit = _basket_labels(hist, p[p["household"].isin(with_demo)], point, cutoff)
         hh_fit = pd.Index(sorted(truth_fit))
         frame = nextbasket.cold_frame(hist, hh_fit, hybrid_fit, demo)

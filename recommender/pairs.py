@@ -240,13 +240,13 @@ def features(
     f["repeat_rate"] = pop["repeat_rate"].to_numpy()
     f["buyers"] = np.log1p(pop["buyers"].to_numpy())
     f["trend"] = (pop["share_recent"] / pop["share_all"].where(pop["share_all"] > 0)).to_numpy()
-    f["own_price_ratio"] = own_paid / pop["price"].to_numpy()
+    f["own_price_ratio"] = _ratio(own_paid, pop["price"].to_numpy())
     mfr = pop["manufacturer"].to_numpy()
     f["same_mfr_as_last"] = (pair["last_manufacturer"].to_numpy() == mfr).astype(float)
     f["same_size_as_usual"] = (pair["usual_size"].to_numpy() == pop["size"].to_numpy()).astype(
         float
     )
-    f["price_vs_usual"] = pop["price"].to_numpy() / pair["usual_unit_paid"].to_numpy()
+    f["price_vs_usual"] = _ratio(pop["price"].to_numpy(), pair["usual_unit_paid"].to_numpy())
 
     mf = history.manufacturer.set_index(["household", "manufacturer"])["baskets"]
     mkey = pd.MultiIndex.from_arrays([f["household"].to_numpy(), mfr])
@@ -276,6 +276,15 @@ def features(
     f["lfm_score"], f["lfm_gap"] = _hybrid_scores(f, hybrid, households)
     _query_relative(f)
     return f
+
+
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a / b, missing where b is zero or missing (a free product has no price ratio)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    out = np.full(len(a), np.nan)
+    ok = np.isfinite(b) & (b != 0)
+    out[ok] = a[ok] / b[ok]
+    return out
 
 
 def _query_relative(f: pd.DataFrame) -> None:
