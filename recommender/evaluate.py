@@ -21,6 +21,7 @@ import pandas as pd
 from rich.console import Console
 
 from recommender import baselines, nextbasket, pairs, training
+from recommender.als import als
 from recommender.data import RetailData, first_baskets, from_completejourney
 from recommender.history import build_history
 from recommender.hybrid import HybridModel, HybridSettings, train_hybrid
@@ -244,7 +245,7 @@ def _next_basket(warm, points, hist_eval, hybrid_fit, hybrid_eval, cutoff, test,
         "personal frequency": baselines.personal_frequency(train, hh, k),
         "recency-decayed frequency": baselines.recency_frequency(train, hh, k),
         "TIFU-KNN": baselines.tifu_knn(train, hh, k),
-        "implicit ALS": baselines.als(train, hh, k),
+        "implicit ALS": als(train, hh, k),
         "LightFM alone": top_k(frame, "lfm_score", "household", k),
     }
     return {name: basket_report(recs, truth, history, k) for name, recs in methods.items()}

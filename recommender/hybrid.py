@@ -48,6 +48,11 @@ def household_features(row: Mapping[str, object]) -> list[str]:
     return user_features(frame)[0]
 
 
+def features_of(households: pd.DataFrame, household: int) -> list[str]:
+    """The features of one household of ``households`` (none when it is not there)."""
+    return household_features(households.loc[household]) if household in households.index else []
+
+
 def item_features(products: pd.DataFrame) -> dict[int, list[str]]:
     """Brand, label, department, category, type, and size and price bands within the type."""
     p = products

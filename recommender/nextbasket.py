@@ -17,7 +17,7 @@ import pandas as pd
 
 from recommender.baselines import tifu_scores
 from recommender.history import NEVER, History
-from recommender.hybrid import HybridModel, household_features
+from recommender.hybrid import HybridModel, features_of
 
 OWN_CANDIDATES = 40
 POPULAR_CANDIDATES = 30
@@ -84,14 +84,7 @@ def basket_frame(
         else pd.DataFrame(columns=["household", "product", "tifu", "tifu_rank"])
     )
     popular = _popular(history, POPULAR_CANDIDATES)
-    extra = [
-        pd.DataFrame(
-            {
-                "household": np.repeat(households.to_numpy(), len(popular)),
-                "product": np.tile(popular, len(households)),
-            }
-        )
-    ]
+    extra = [_everyone(households, popular)]
     if hybrid is not None:
         extra.append(_hybrid_top(history, hybrid, households, demographics, HYBRID_CANDIDATES))
     frame = pd.concat([tifu, *extra], ignore_index=True).drop_duplicates(["household", "product"])
@@ -105,14 +98,7 @@ def cold_frame(
 ) -> pd.DataFrame:
     """Candidates for households known only by their demographics."""
     popular = _popular(history, COLD_POPULAR)
-    parts = [
-        pd.DataFrame(
-            {
-                "household": np.repeat(households.to_numpy(), len(popular)),
-                "product": np.tile(popular, len(households)),
-            }
-        )
-    ]
+    parts = [_everyone(households, popular)]
     if hybrid is not None:
         parts.append(_hybrid_top(history, hybrid, households, demographics, COLD_HYBRID, True))
     frame = pd.concat(parts, ignore_index=True).drop_duplicates(["household", "product"])
@@ -121,15 +107,23 @@ def cold_frame(
     return frame
 
 
+def _everyone(households: pd.Index, products: np.ndarray) -> pd.DataFrame:
+    """Every household paired with every one of ``products``."""
+    return pd.DataFrame(
+        {
+            "household": np.repeat(households.to_numpy(), len(products)),
+            "product": np.tile(products, len(households)),
+        }
+    )
+
+
 def _popular(history: History, n: int) -> np.ndarray:
     pop = history.popularity
     return pop.sort_values(["recent", "all"], ascending=False).index[:n].to_numpy()
 
 
 def _user(hybrid: HybridModel, household: int, demographics: pd.DataFrame, cold: bool) -> tuple:
-    feats = (
-        household_features(demographics.loc[household]) if household in demographics.index else []
-    )
+    feats = features_of(demographics, household)
     return hybrid.user_vector(None if cold else household, feats)
 
 
@@ -181,11 +175,7 @@ def _lfm(f: pd.DataFrame, hybrid, demographics, cold: bool) -> tuple:
         return np.zeros(len(f)), np.zeros(len(f))
     scores = np.empty(len(f))
     for household, idx in f.groupby("household").indices.items():
-        feats = (
-            household_features(demographics.loc[household])
-            if household in demographics.index
-            else []
-        )
+        feats = features_of(demographics, household)
         scores[idx] = hybrid.scores(
             None if cold else household, f["product"].to_numpy()[idx], feats
         )

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.history import NEVER, History
-from recommender.hybrid import HybridModel, household_features
+from recommender.hybrid import HybridModel, features_of
 
 POPULAR_CANDIDATES = 5
 HYBRID_CANDIDATES = 5
@@ -110,9 +110,7 @@ def hybrid_top(
     positions = {t: idx.to_numpy() for t, idx in by_type}
     rows = []
     for household, group in queries.groupby("household"):
-        feats = (
-            household_features(households.loc[household]) if household in households.index else []
-        )
+        feats = features_of(households, household)
         vec, bias = hybrid.user_vector(household, feats)
         scores = hybrid.item_vectors[cols] @ vec + hybrid.item_biases[cols] + bias
         for qid, typ in zip(group["qid"], group["type"], strict=True):
@@ -357,9 +355,7 @@ def _hybrid_scores(f: pd.DataFrame, hybrid: HybridModel | None, households: pd.D
         return zeros, zeros
     scores = np.empty(len(f))
     for household, idx in f.groupby("household").indices.items():
-        feats = (
-            household_features(households.loc[household]) if household in households.index else []
-        )
+        feats = features_of(households, household)
         scores[idx] = hybrid.scores(household, f["product"].to_numpy()[idx], feats)
     scores[~np.isfinite(scores)] = np.nan
     gap = scores - pd.Series(scores).groupby(f["qid"].to_numpy()).transform("max").to_numpy()

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recommender.als import als
 from recommender.baselines import (
-    als,
     personal_frequency,
     popularity,
     recency_frequency,
