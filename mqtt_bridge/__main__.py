@@ -4,7 +4,9 @@ Configuration (environment): DASH_MQTT_URL (mqtt://dash-bridge:PASSWORD@127.0.0.
 DASH_MQTT_SHARE_GROUP (set on every worker to share the load), DASH_MQTT_CLIENT_ID (default:
 the username; give each worker its own), DASH_SCAN_RATE_LIMIT (events per device per
 minute, default 60), DASH_DATABASE_URL, and DASH_RASA_URL / DASH_RASA_TOKEN for the
-follow-up in conversation (without them accepted scans wait in the outbox).
+follow-up in conversation (without them accepted scans wait in the outbox). With a Rasa URL
+the worker also queues due reminders every DASH_REMINDER_CHECK_S seconds (default 300; 0 turns
+it off).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def main() -> int:
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
-    sender = None
+    sender = reminders = None
     if os.environ.get("DASH_RASA_URL"):
         from mqtt_bridge.followup import FollowupOptions, OutboxSender
 
@@ -57,6 +59,14 @@ def main() -> int:
             ),
         )
         sender.start()
+        every = float(os.environ.get("DASH_REMINDER_CHECK_S", "300"))
+        if every > 0:
+            from recommender.live import ModelWatcher
+            from shop.reminders import ReminderScheduler
+
+            watcher = ModelWatcher(store.settings.models_dir)
+            reminders = ReminderScheduler(store, every, model=lambda: _timing(watcher))
+            reminders.start()
     bridge.start()
     logging.getLogger("mqtt_bridge").info(
         "bridge %s -> %s:%s (%s)",
@@ -69,8 +79,15 @@ def main() -> int:
     bridge.stop()
     if sender:
         sender.stop()
+    if reminders:
+        reminders.stop()
     store.dispose()
     return 0
+
+
+def _timing(watcher):
+    models = watcher.current()
+    return models.timing if models else None
 
 
 if __name__ == "__main__":

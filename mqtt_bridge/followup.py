@@ -1,10 +1,12 @@
-"""Telling the assistant about accepted scans, from the outbox, through Rasa's external events.
+"""Telling the assistant about accepted scans and due reminders, from the outbox, through
+Rasa's external events.
 
-Each outbox row becomes ``POST /conversations/<household>/trigger_intent`` with the intent
-``EXTERNAL_scanned``; the assistant confirms on the household's channel and may follow up. A
-row is marked sent only when Rasa accepted it; otherwise it is retried with growing delays, so
-the cart change (already committed) is never lost and the notification arrives once Rasa is
-back. In the demo identity scheme the conversation id is the household id.
+Each outbox row becomes ``POST /conversations/<household>/trigger_intent`` with the intent of
+its kind (``EXTERNAL_scanned`` for a scan, ``EXTERNAL_reminder`` for a reminder); the
+assistant speaks on the household's channel and may follow up. A row is marked sent only when
+Rasa accepted it; otherwise it is retried with growing delays, so the cart change (already
+committed) is never lost and the notification arrives once Rasa is back. In the demo identity
+scheme the conversation id is the household id.
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ from shop.store import Store
 
 log = logging.getLogger(__name__)
 INTENT = "EXTERNAL_scanned"
+#: Outbox kind -> (intent, entity name -> payload key).
+EVENTS = {
+    "scan_added": (INTENT, {"scanned_product": "product", "device": "device"}),
+    "reminder": ("EXTERNAL_reminder", {"category": "category", "product": "product"}),
+}
 
 
 @dataclass(frozen=True)
@@ -80,12 +87,10 @@ class OutboxSender:
         )
         if self.options.token:
             url += f"&token={quote(self.options.token)}"
+        intent, entities = EVENTS.get(row.kind, EVENTS["scan_added"])
         body = {
-            "name": INTENT,
-            "entities": {
-                "scanned_product": row.payload.get("product"),
-                "device": row.payload.get("device"),
-            },
+            "name": intent,
+            "entities": {name: row.payload.get(key) for name, key in entities.items()},
         }
         req = urllib.request.Request(
             url,

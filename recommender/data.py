@@ -106,6 +106,8 @@ def from_completejourney(frames: dict[str, pd.DataFrame] | None = None) -> Retai
     )
     if "week" in tx:
         purchases["week"] = tx["week"].astype("int64").to_numpy()
+    if "store_id" in tx:
+        purchases["store"] = tx["store_id"].astype("int64").to_numpy()
     products = _cj_products(frames["products"], tx)
     demo = frames["demographics"].set_index("household_id")
     households = pd.DataFrame(

@@ -96,8 +96,41 @@ TEMPLATES = {
         "only buy {b} {p}",
         "remember i like {b} {p}",
     ],
+    "last_bought": [
+        "when did i last buy {p}",
+        "when did we last buy {p}",
+        "when did i last order {p}",
+        "when was the last time i bought {p}",
+        "when did we get {p} last",
+        "how long ago did i buy {p}",
+        "how long since we bought {p}",
+        "last time we bought {p}",
+        "when did i buy {p}",
+        "how often do i buy {p}",
+        "how often do we buy {p}",
+        "when did we last get {b} {p}",
+    ],
+    "stop_reminding": [
+        "stop reminding me about {p}",
+        "don't remind me about {p}",
+        "no more reminders about {p}",
+        "no more {p} reminders",
+        "stop the {p} reminders",
+        "never remind me about {p} again",
+        "quit reminding me about {p}",
+        "i don't want reminders for {p}",
+        "stop asking me about {p}",
+        "turn off reminders for {p}",
+    ],
 }
-PER_INTENT = {"order_product": 140, "remove_product": 45, "ask_product": 40, "set_preference": 50}
+PER_INTENT = {
+    "order_product": 140,
+    "remove_product": 45,
+    "ask_product": 40,
+    "set_preference": 50,
+    "last_bought": 35,
+    "stop_reminding": 30,
+}
 QUANTITIES = ["two", "2", "three", "3", "a couple of", "four", "one", "5", "six"]
 NAMES = ["tom", "anna", "alex", "maria", "sam", "david"]
 

@@ -57,9 +57,11 @@ def add_item(
     source: str = "api",
     added_by: str | None = None,
     unit_price_cents: int | None = None,
+    offer_id: int | None = None,
     max_quantity: int = 50,
 ) -> AddResult:
-    """Add a product; if it is already in the cart, raise that line's quantity instead."""
+    """Add a product; if it is already in the cart, raise that line's quantity instead (an
+    accepted offer then sets the line's price to the offered one)."""
     check_quantity(quantity, max_quantity)
     if source not in CHANNELS:
         raise InvalidInput(f"source must be one of {', '.join(CHANNELS)}")
@@ -77,6 +79,8 @@ def add_item(
             )
         line.quantity = new_qty
         line.updated_at = now
+        if offer_id is not None and unit_price_cents is not None:
+            line.unit_price_cents, line.offer_id = unit_price_cents, offer_id
         merged = True
     else:
         line = CartLine(
@@ -86,6 +90,7 @@ def add_item(
             unit_price_cents=(
                 product.price_cents if unit_price_cents is None else unit_price_cents
             ),
+            offer_id=offer_id,
             source=source,
             added_by=added_by,
             added_at=now,

@@ -11,6 +11,16 @@ from shop.cli_scanners import _auth_dir
 from shop.config import PROJECT_ROOT
 
 
+def _refresh_offers(ctx: _Ctx) -> None:
+    """Personal offers for every demo household (expired ones replaced), within budget."""
+    from recommender.live import ModelWatcher
+    from shop.offer_engine import refresh
+
+    with ctx.store.session() as s:
+        made = refresh(s, ctx.settings, ModelWatcher(ctx.settings.models_dir).current())
+    click.echo(f"personal offers: {sum(len(v) for v in made.values())} new")
+
+
 @cli.command("demo")
 @click.option("--port", type=int, default=None, help="API port (default 8000).")
 @click.option("--rasa-port", type=int, default=5005, show_default=True)
@@ -59,6 +69,7 @@ def demo(
 
         click.echo("training the recommender on the demo history ...")
         _train_recommender(ctx)
+    _refresh_offers(ctx)
     assistant = scanners = None
     device_line = ""
     try:

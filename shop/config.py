@@ -30,6 +30,20 @@ class Settings:
     echo_sql: bool = False
     #: Where `dash train` writes the recommender models and the assistant reads them.
     models_dir: Path = PROJECT_ROOT / "models" / "recommender"
+    #: Local time zone of the households (quiet hours and "remind me tomorrow" are local).
+    timezone: str = "UTC"
+    #: No reminder is sent from ``quiet_start`` to ``quiet_end`` o'clock, local time.
+    quiet_start: int = 21
+    quiet_end: int = 8
+    #: A reminder for one category is never repeated within this many hours.
+    reminder_interval_hours: int = 72
+    #: Discount money the offer engine may give one household per offer period (cents).
+    offer_budget_cents: int = 500
+    offer_period_days: int = 7
+    #: Personal offers per household at a time; a declined product is not offered again for
+    #: ``offer_decline_days``.
+    offers_per_household: int = 3
+    offer_decline_days: int = 30
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -45,6 +59,14 @@ class Settings:
             ),
             echo_sql=env.get("DASH_ECHO_SQL", "") == "1",
             models_dir=Path(env.get("DASH_MODELS_DIR", str(base.models_dir))),
+            timezone=env.get("DASH_TIMEZONE", base.timezone),
+            quiet_start=int(env.get("DASH_QUIET_START", base.quiet_start)),
+            quiet_end=int(env.get("DASH_QUIET_END", base.quiet_end)),
+            reminder_interval_hours=int(
+                env.get("DASH_REMINDER_INTERVAL_HOURS", base.reminder_interval_hours)
+            ),
+            offer_budget_cents=int(env.get("DASH_OFFER_BUDGET_CENTS", base.offer_budget_cents)),
+            offer_period_days=int(env.get("DASH_OFFER_PERIOD_DAYS", base.offer_period_days)),
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -256,11 +256,33 @@ class Offer(Base):
     price_cents = Column(Integer, nullable=False)
     reason = Column(String(200), nullable=False, default="")
     status = Column(String(16), nullable=False, default="open")  # open|accepted|declined|expired
+    #: winback | discovery | due | bestseller (generic) | manual
+    kind = Column(String(16), nullable=False, default="manual")
     created_at = Column(DateTime, nullable=False, default=utcnow)
     starts_at = Column(DateTime, nullable=False, default=utcnow)
     expires_at = Column(DateTime, nullable=False)
+    #: When the assistant last put it to the household (so it is not repeated every turn).
+    offered_at = Column(DateTime)
+    responded_at = Column(DateTime)
 
     product = relationship("Product")
+
+
+class Reminder(Base):
+    """What the household said about reminders for one category, and when one was last sent:
+    the scheduler never repeats a reminder within the configured interval."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("household_id", "category_id"),)
+
+    id = Column(Integer, primary_key=True)
+    household_id = Column(ForeignKey("households.id", ondelete="CASCADE"), nullable=False)
+    category_id = Column(ForeignKey("categories.id"), nullable=False)
+    stopped = Column(Boolean, nullable=False, default=False)
+    snoozed_until = Column(DateTime)
+    last_sent_at = Column(DateTime)
+    last_answer = Column(String(16))  # yes | not_now | later | stop
+    updated_at = Column(DateTime, nullable=False, default=utcnow)
 
 
 class ScanEvent(Base):

@@ -65,8 +65,12 @@ class ProductResolver:
         self._products: pd.DataFrame | None = None
         self._products_version: CatalogVersion | None = None
 
+    def models(self) -> LiveModels | None:
+        """The trained models (brand and cold rankers, timing, offers), if `dash train` ran."""
+        return self._watcher.current() if self._watcher else None
+
     def learned(self, session: Session) -> LearnedContext | None:
-        models = self._watcher.current() if self._watcher else None
+        models = self.models()
         if models is None:
             return None
         version = catalog_version(session)

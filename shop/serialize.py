@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shop.carts import cart_total_cents
-from shop.models import Cart, CartLine, Order, OrderLine, Product
+from shop.models import Cart, CartLine, Offer, Order, OrderLine, Product
 from shop.resolve import ProductChoice
 
 
@@ -87,4 +87,18 @@ def choice(c: ProductChoice) -> dict:
             "candidates": [{"category_id": cid, "score": s} for cid, s in m.candidates],
         },
         "ambiguous": c.ambiguous or not m.confident,
+    }
+
+
+def offer(o: Offer) -> dict:
+    return {
+        "id": o.id,
+        "product": product(o.product),
+        "discount_pct": o.discount_pct,
+        "price": money(o.price_cents),
+        "regular_price": money(o.product.price_cents),
+        "kind": o.kind,
+        "reason": o.reason,
+        "personal": o.household_id is not None,
+        "expires_at": o.expires_at.isoformat() + "Z",
     }

@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -184,3 +185,36 @@ def kitchen(world):
     d = Device_(world, world.kitchen.id, world.kitchen.secret)
     yield d
     d.close()
+
+
+#: A demo history that ends yesterday: the time axis (what is due, reminders, offers) is
+#: read against the real clock in the actions.
+RECENT_PARAMS = Params(seed=11, households=24, days=180, end=date.today() - timedelta(days=1))
+
+
+@pytest.fixture(scope="session")
+def recent_db(tmp_path_factory) -> Path:
+    """The seeded SQLite file, built once; ``recent_store`` hands each test its own copy."""
+    path = tmp_path_factory.mktemp("recent") / "dash.db"
+    settings = Settings(database_url=f"sqlite:///{path}")
+    upgrade(settings)
+    store = Store(settings)
+    with store.session() as s:
+        seed_demo(s, RECENT_PARAMS)
+    store.dispose()
+    return path
+
+
+@pytest.fixture
+def recent_store(recent_db, tmp_path) -> Iterator[Store]:
+    import shutil
+
+    for suffix in ("", "-wal", "-shm"):
+        source = recent_db.with_name(recent_db.name + suffix)
+        if source.exists():
+            shutil.copy(source, tmp_path / f"dash.db{suffix}")
+    store = Store(
+        Settings(database_url=f"sqlite:///{tmp_path / 'dash.db'}", models_dir=tmp_path / "models")
+    )
+    yield store
+    store.dispose()

@@ -40,12 +40,12 @@ class Chat:
         self.ctx, self.matcher, self.sender, self.metadata = ctx, matcher, sender, metadata
         self.slots: dict = {"pending": None, "last_line": None}
 
-    def __call__(self, action_cls, text: str) -> list[dict]:
+    def __call__(self, action_cls, text: str, entities: list[dict] | None = None) -> list[dict]:
         message = Message(data={"text": text})
         self.matcher.process([message])
         latest = {
             "text": text,
-            "entities": message.get("entities", []),
+            "entities": message.get("entities", []) + (entities or []),
             "metadata": self.metadata,
             "intent": {},
         }
@@ -60,8 +60,8 @@ class Chat:
         self.last = dispatcher.messages
         return dispatcher.messages
 
-    def say(self, action_cls, text: str) -> str:
-        return " | ".join(m.get("text") or "" for m in self(action_cls, text))
+    def say(self, action_cls, text: str, entities: list[dict] | None = None) -> str:
+        return " | ".join(m.get("text") or "" for m in self(action_cls, text, entities))
 
 
 @pytest.fixture
@@ -322,7 +322,7 @@ def test_anonymous_can_ask_but_not_order(ctx, matcher):
     guest = Chat(ctx, matcher, "web-visitor-7")
     assert "household" in guest.say(ActionAddToCart, "add milk")
     assert "bestseller" in guest.say(ActionAskProduct, "how much is ketchup")
-    assert "bestsellers" in guest.say(ActionDeals, "any deals")
+    assert "bestseller deals" in guest.say(ActionDeals, "any deals")
 
 
 def test_reorder_and_running_low(chat, ctx):

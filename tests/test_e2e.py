@@ -148,3 +148,55 @@ def test_scan_follow_up_reaches_the_conversation_and_survives_a_rasa_outage(
     said = [e.get("text") or "" for e in events if e["event"] == "bot"]
     assert any("kitchen scanner added Heinz Tomato Ketchup" in t for t in said), said
     store.dispose()
+
+
+def test_reminder_reaches_the_conversation_and_yes_adds_the_usual(assistant, api, assistant_db):
+    """A queued reminder goes out through the outbox as EXTERNAL_reminder; the household
+    answers in the same conversation and the usual product lands in the cart."""
+    from mqtt_bridge.followup import FollowupOptions, OutboxSender
+    from shop.models import OutboxMessage
+    from shop.replenishment import cycles
+
+    base, token = api
+    store = Store(Settings(database_url=assistant_db))
+    with store.session() as s:
+        cycle = next(c for c in cycles(s, 3) if c.usual_product_id)
+        s.add(
+            OutboxMessage(
+                household_id=3,
+                kind="reminder",
+                payload={"category": cycle.category_id, "product": cycle.usual_product},
+            )
+        )
+    sender = OutboxSender(
+        store,
+        FollowupOptions(
+            rasa_url=f"http://127.0.0.1:{assistant.cfg.rasa_port}", token=assistant.cfg.auth_token
+        ),
+    )
+    assert sender.send_due() == 1
+    tracker_url = (
+        f"http://127.0.0.1:{assistant.cfg.rasa_port}/conversations/3/tracker"
+        f"?token={assistant.cfg.auth_token}"
+    )
+    with urllib.request.urlopen(tracker_url, timeout=10) as res:
+        said = [e.get("text") or "" for e in json.load(res)["events"] if e["event"] == "bot"]
+    assert any(f"You usually buy {cycle.category} every" in t for t in said), said
+    assert "Added" in chat(assistant, "3", "yes please")
+    with store.session() as s:
+        raw = issue_token(s, 3, label="e2e")
+    lines = get(f"{base}/api/households/3/cart", raw)["lines"]
+    assert [x["product"]["id"] for x in lines] == [cycle.usual_product_id]
+    store.dispose()
+
+
+def test_time_axis_and_deals_by_chat(assistant):
+    last = chat(assistant, "4", "when did I last buy coffee?")
+    assert "You last bought coffee" in last or "no coffee" in last
+    low = chat(assistant, "4", "what am I running low on?")
+    assert "running low" in low or "Nothing looks due" in low
+    deals = chat(assistant, "4", "any deals for me?")
+    assert "Deals for you" in deals or "bestseller deals" in deals
+    assert "no more reminders about coffee" in chat(
+        assistant, "4", "stop reminding me about coffee"
+    )

@@ -44,6 +44,10 @@ def add_mentions(turn: Turn, matches: list[Match], quantity: int | None) -> None
         ask_category(turn, unclear[0], quantity)
     elif len(clear) < len(choices):
         proceed_with_choice(turn, next(c for c in choices if needs_question(c)), quantity)
+    elif clear:
+        from bot.actions.offers import maybe_offer
+
+        maybe_offer(turn, clear[-1].product)
 
 
 def needs_question(choice: ProductChoice) -> bool:

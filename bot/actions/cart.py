@@ -119,6 +119,14 @@ class ActionAffirm(ShopAction):
         elif kind in ("choose_product", "choose_category") and len(pending["options"]) >= 1:
             if not pick_option(turn):
                 turn.say('Which one? Say "the first one" or "the second one".')
+        elif kind == "reminder":
+            from bot.actions.replenishment import accept_reminder
+
+            accept_reminder(turn, pending["category"])
+        elif kind == "offer":
+            from bot.actions.offers import accept_offer
+
+            accept_offer(turn, pending["offer_id"])
         else:
             turn.say("OK.")
 
@@ -130,9 +138,18 @@ class ActionDeny(ShopAction):
         return "action_deny"
 
     def handle(self, turn: Turn) -> None:
-        kind = (turn.pending or {}).get("type")
+        pending = turn.pending or {}
+        kind = pending.get("type")
         turn.set_pending(None)
-        if kind == "checkout":
+        if kind == "reminder" and turn.who.household_id:
+            from bot.actions.replenishment import decline_reminder
+
+            decline_reminder(turn, pending["category"])
+        elif kind == "offer" and turn.who.household_id:
+            from bot.actions.offers import decline_offer
+
+            decline_offer(turn, pending["offer_id"])
+        elif kind == "checkout":
             turn.say("OK, I haven't placed the order. Your cart is still there.")
         elif kind == "cancel":
             turn.say("OK, the order stays as it is.")

@@ -38,6 +38,12 @@ class ShopContext:
             self._index = ProductIndex.build(session)
         return self._index
 
+    def offer_refresher(self, session: Session, household_id: int, now) -> None:  # noqa: ANN001
+        """Run the offer engine for one household (when it asks for deals and has none)."""
+        from shop.offer_engine import refresh
+
+        refresh(session, self.settings, self.resolver.models(), [household_id], now)
+
     @classmethod
     def default(cls) -> ShopContext:
         """Built lazily on the first action, from the environment (DASH_DATABASE_URL ...)."""

@@ -23,6 +23,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     register_error_handlers(app)
 
     from shop.api.routes import bp
+    from shop.api.time_routes import bp as time_bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(time_bp)
     return app

@@ -29,3 +29,14 @@ def require_household(session: Session, household_id: int) -> ApiToken:
     if record.role != "operator" and record.household_id != household_id:
         raise Forbidden("this token may not act for that household")
     return record
+
+
+def require_operator(session: Session) -> ApiToken:
+    """Store-wide data (forecasts, the fleet) needs an operator token."""
+    token = bearer_token()
+    if token is None:
+        raise Unauthorized("send 'Authorization: Bearer <operator token>'")
+    record = authenticate(session, token)
+    if record.role != "operator":
+        raise Forbidden("this needs an operator token (`dash token --operator`)")
+    return record
