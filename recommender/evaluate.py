@@ -29,6 +29,7 @@ from recommender.metrics import basket_report, hit_at_k
 from recommender.ranker import RankerSettings, fit_ranker, label, top_k
 
 TRAIN_WINDOW = training.TRAIN_WINDOW
+SECTIONS = ("recommender", "timing", "offers")
 BASKET_POINTS = (0, 14, 28, 42)  # days after the training point: one next basket each
 
 
@@ -302,6 +303,41 @@ def _cold_start(
     return {name: basket_report(recs, truth, empty, k) for name, recs in methods.items()}
 
 
+def run_sections(data: RetailData, options: Options, sections: list[str], console: Console) -> dict:
+    """The recommender tables, then repurchase timing and the demand forecast, then offers:
+    the same data, households and cutoff for all (each section trains its own models on
+    history before the cutoff only)."""
+    report: dict = {"cutoff": str(options.cutoff.date())}
+    seconds: dict[str, dict] = {}
+    if "recommender" in sections:
+        part = evaluate(data, options, console)
+        seconds["recommender"] = part.pop("seconds", {})
+        report.update(part)
+    if "timing" in sections:
+        from recommender.timing_eval import evaluate_timing
+
+        part = evaluate_timing(
+            data,
+            options.cutoff,
+            options.end,
+            households=options.households,
+            progress=options.progress,
+            console=console,
+        )
+        seconds["timing"] = part.pop("seconds", {})
+        report.update(part)
+    if "offers" in sections:
+        from recommender.offers_eval import evaluate_offers
+
+        part = evaluate_offers(
+            data, options.cutoff, households=options.households, progress=options.progress
+        )
+        seconds["offers"] = part.pop("seconds", {})
+        report.update(part)
+    report["seconds"] = seconds
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m recommender.evaluate", description=__doc__)
     parser.add_argument("--dataset", choices=["completejourney"], default="completejourney")
@@ -312,7 +348,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plots", type=Path, default=None)
     parser.add_argument("--epochs", type=int, default=HybridSettings.epochs)
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help=f"comma-separated subset of {', '.join(SECTIONS)} (default: all)",
+    )
     args = parser.parse_args(argv)
+    sections = [x.strip() for x in args.sections.split(",") if x.strip()]
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
     options = Options(
         cutoff=pd.Timestamp(args.cutoff),
         end=pd.Timestamp(args.end) if args.end else None,
@@ -323,15 +368,21 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(stderr=True, quiet=args.quiet)
     with console.status("loading Complete Journey"):
         data = from_completejourney()
-    report = evaluate(data, options, console)
+    report = run_sections(data, options, sections, console)
     text = json.dumps(report, indent=2)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(text + "\n")
     if args.plots:
+        from recommender.offers_eval import plot_offers
         from recommender.plots import plot_report
+        from recommender.timing_eval import plot_timing
 
         plot_report(report, args.plots)
+        if "repurchase_timing" in report:
+            plot_timing(report, args.plots)
+        if "offers" in report:
+            plot_offers(report, args.plots)
     print(text)
     return 0
 

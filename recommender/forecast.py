@@ -207,6 +207,16 @@ def moving_average(
     return pd.concat(rows, ignore_index=True)[OUT]
 
 
+def blend(forecasts: list[pd.DataFrame], weights: list[float] | None = None) -> pd.DataFrame:
+    """The weighted sum per (day, store, type) of several forecasts (equal weights by default):
+    household cycles know who is due, a store's recent average knows what the cycles miss
+    (new households, irregular buying, the store's own rhythm)."""
+    weights = weights or [1.0 / len(forecasts)] * len(forecasts)
+    parts = [f[OUT].assign(units=f["units"] * w) for f, w in zip(forecasts, weights, strict=True)]
+    out = pd.concat(parts, ignore_index=True).groupby(["day", "store", "type"], as_index=False)
+    return out["units"].sum()[OUT]
+
+
 def wape(forecast: pd.DataFrame, actual: pd.DataFrame) -> tuple[float, int]:
     """sum |forecast - actual| / sum actual over every (day, store, type) cell either has, and
     the number of such cells (a cell missing on one side counts as zero there)."""

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,11 @@ from recommender.data import DEMOGRAPHICS
 from recommender.history import build_history
 from recommender.hybrid import HybridModel
 from recommender.ranker import Ranker
-from recommender.training import MANIFEST, load_ranker
+from recommender.training import MANIFEST, OFFERS_FILE, load_ranker
+
+if TYPE_CHECKING:
+    from recommender.offers import OfferModel
+    from recommender.timing import TimingModel
 
 log = logging.getLogger(__name__)
 MAX_CANDIDATES = 60
@@ -44,16 +49,24 @@ class LiveModels:
     brand: Ranker | None
     cold: Ranker | None
     manifest: dict
+    timing: TimingModel | None = None
+    offers: OfferModel | None = None
 
     @classmethod
     def load(cls, directory: Path) -> LiveModels:
+        from recommender import timing
+        from recommender.offers import OfferModel
+
         manifest = json.loads((directory / MANIFEST).read_text())
+        offers = directory / OFFERS_FILE
         return cls(
             HybridModel.load(directory),
             pd.read_parquet(directory / "items.parquet"),
             load_ranker(directory, "brand"),
             load_ranker(directory, "cold"),
             manifest,
+            timing.TimingModel.load(directory) if (directory / timing.FILE).exists() else None,
+            OfferModel.load(offers) if offers.exists() else None,
         )
 
     def rank(

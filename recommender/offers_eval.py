@@ -6,10 +6,10 @@ after. Households evaluated: every household with purchases both before the cuto
 4 weeks (a household that does not shop then cannot take any offer, whatever it is given).
 Offerable: products sold in the 4 weeks before the cutoff, for every method.
 
-The learned parts never see the test window: LightFM and the offer rankers used at the cutoff
-are trained at ``cutoff - 4 weeks`` (LightFM on the history before that point, the rankers with
-labels from the 4 weeks after it, which end at the cutoff); only the LightFM that scores the
-test candidates is refitted on the history before the cutoff.
+The learned parts never see the test window: the offer rankers learn from the three 4-week
+windows before the cutoff (history before each window, labels in it; the last window ends at the
+cutoff), with LightFM scores from a fit on the history before the first window; the LightFM
+that scores the test candidates is fitted on the history before the cutoff.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from recommender.data import RetailData, from_completejourney
 from recommender.hybrid import HybridSettings, train_hybrid
 
 N_OFFERS = 5
+WINDOWS = 3  # 4-week training windows before the cutoff
 DEFINITIONS = {
     "households": "purchases both before the cutoff and within the 4 weeks after it",
     "offerable": "products sold in the 4 weeks before the cutoff",
@@ -43,7 +44,9 @@ DEFINITIONS = {
     "popularity": "most baskets in the 4 weeks before the cutoff",
     "random": "uniform among the offerable products (seed 42)",
     "lapsed favourites": "products bought in most baskets before, not in the last 8 weeks",
-    "training": "rankers learn at cutoff - 4 weeks from the next 4 weeks (ending at the cutoff)",
+    "training": "rankers learn from the three 4-week windows before the cutoff (history before "
+    "each window, labels in it: the last ends at the cutoff); the LightFM scores they learn from "
+    "come from a fit before the first window, the test candidates' from a fit before the cutoff",
 }
 
 
@@ -129,7 +132,6 @@ def evaluate_offers(
     if households:
         data = data.restrict(np.sort(data.purchases["household"].unique())[:households])
     cutoff = pd.Timestamp(cutoff)
-    point = cutoff - offers.HORIZON
     p, items, demo = data.purchases, data.products, data.households
 
     def lfm(before: pd.Timestamp):
@@ -137,12 +139,16 @@ def evaluate_offers(
             return None
         return train_hybrid(p[p["ts"] < before], items, demo, hybrid, progress=progress)
 
-    hybrid_fit = step("LightFM (training point)", lambda: lfm(point))
-    frame_fit = step(
-        "offer candidates (training point)",
-        lambda: offers.training_frame(p, items, demo, point, hybrid_fit),
+    earliest = cutoff - WINDOWS * offers.HORIZON
+    hybrid_fit = step("LightFM (training points)", lambda: lfm(earliest))
+    model = step(
+        "offer rankers (candidates and fit)",
+        lambda: offers.train_offer_model(
+            p[p["ts"] < cutoff], items, demo, earliest, hybrid_fit, windows=WINDOWS
+        ),
     )
-    model = step("offer rankers", lambda: offers.OfferModel.fit(frame_fit))
+    if model is None:
+        raise ValueError("too little history before the cutoff to train the offer rankers")
     hybrid_eval = step("LightFM (cutoff)", lambda: lfm(cutoff))
     truth = offers.bought_after(p, cutoff)
     sig = step("signals (cutoff)", lambda: offers.signals(p, items, demo, cutoff, hybrid_eval))
@@ -186,7 +192,7 @@ def evaluate_offers(
 
     report = {
         "cutoff": str(cutoff.date()),
-        "training_point": str(point.date()),
+        "training_points": [str((earliest + k * offers.HORIZON).date()) for k in range(WINDOWS)],
         "households": int(len(evaluated)),
         "offerable_products": int(len(sig.cols)),
         "candidates_per_household": round(len(frame) / max(len(evaluated), 1), 1),

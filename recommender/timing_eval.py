@@ -2,7 +2,8 @@
 
 Every method sees the same households, the history before the cutoff and the test window from
 the cutoff to ``--end`` (default: the end of the data). The timing model is trained on earlier
-points (``TimingSettings.offsets`` days before the cutoff) with labels that end at the cutoff,
+points (``TimingSettings.offsets`` days before the cutoff, plus a few older ones read for the
+type label rates) with labels that end at the cutoff,
 and the constant baseline is chosen on the most recent of those points that sees a whole test
 window; nothing after the cutoff reaches any method. ``DEFINITIONS`` below is written into the
 report so the numbers explain themselves.
@@ -107,7 +108,7 @@ def evaluate_timing(
     pairs = step("features at the cutoff", test_pairs)
     frame = step(
         "features at the training points",
-        lambda: training_frame(before, data.products, cutoff, settings.offsets),
+        lambda: training_frame(before, data.products, cutoff, settings.points),
     )
     model = step("timing model", lambda: TimingModel(settings).fit_frame(frame))
     ours = step("predict", lambda: model.predict(pairs))
@@ -130,6 +131,7 @@ def evaluate_timing(
 
 
 def _timing_report(pairs, frame, model: TimingModel, ours, horizon: int) -> dict:
+    frame = frame[frame["window"].isin(model.settings.offsets)]
     earlier = frame[frame["window"] == frame.loc[frame["window"] >= horizon, "window"].min()]
     waits = earlier["next_days"][earlier["next_days"] < horizon]
     constant = float(np.round(waits.median())) if len(waits) else 14.0
@@ -242,15 +244,16 @@ def _demand_report(data, before, cutoff, end, predictions, settings) -> dict:
     actual = fc.daily_units(lines, products, stores, cutoff, stop)
     past = fc.daily_units(history, products, stores, cutoff - pd.Timedelta(days=28), cutoff)
     kept = predictions[predictions["key"].isin(counted)]
+    ours = fc.forecast_units(history, products, stores, kept, cutoff)
+    moving = fc.moving_average(past, cutoff)
     methods = {
-        "cycles x units (ours, expected)": fc.forecast_units(
-            history, products, stores, kept, cutoff
-        ),
+        "cycles x units (ours, expected)": ours,
+        "cycles + 4-week mean (ours, blend)": fc.blend([ours, moving]),
         "cycles x units (ours, cell median)": fc.forecast_units(
             history, products, stores, kept, cutoff, point="median"
         ),
         "same weekday last week": fc.same_weekday_last_week(past, cutoff),
-        "same weekday, 4-week mean": fc.moving_average(past, cutoff),
+        "same weekday, 4-week mean": moving,
         "daily mean of the last 28 days": fc.moving_average(past, cutoff, weekday=False),
         "zero (reference)": actual.iloc[:0],
     }

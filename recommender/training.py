@@ -37,6 +37,9 @@ COLD_PAIR_FEATURES = [
 ]
 
 
+OFFERS_FILE = "offers.joblib"
+
+
 @dataclass
 class TrainSettings:
     hybrid: HybridSettings = field(default_factory=HybridSettings)
@@ -152,6 +155,8 @@ def train_models(
                 "rows": int(len(frame)),
                 "queries": int(frame["qid"].nunique()),
             }
+        summary["offers"] = _train_offers(data, directory, fit_point, now, hybrid_fit)
+    summary["timing"] = _train_timing(data, directory, now)
 
     lightfm_started = time.perf_counter()
     hybrid = train_hybrid(
@@ -168,6 +173,29 @@ def train_models(
     summary["seconds"] = round(time.perf_counter() - started, 1)
     (directory / MANIFEST).write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _train_offers(data: RetailData, directory: Path, at, now, hybrid: HybridModel) -> dict | str:
+    """The offer ranker, learned at the ranker's training point (LightFM fitted before it)
+    with labels from the 4 weeks after it; too thin a history leaves the rules to serve."""
+    from recommender.offers import train_offer_model
+
+    p = data.purchases
+    model = train_offer_model(p[p["ts"] < now], data.products, data.households, at, hybrid)
+    if model is None:
+        (directory / OFFERS_FILE).unlink(missing_ok=True)
+        return "not trained: too little history"
+    model.save(directory / OFFERS_FILE)
+    return {"at": str(at)}
+
+
+def _train_timing(data: RetailData, directory: Path, now) -> dict:
+    """Repurchase timing, trained on points before ``now`` (rule-based parts where too thin)."""
+    from recommender.timing import FILE, TimingModel
+
+    model = TimingModel().fit(data.purchases, data.products, now)
+    model.save(directory)
+    return {"file": FILE, "fitted": sorted(model.models)}
 
 
 def load_ranker(directory: Path, name: str) -> Ranker | None:

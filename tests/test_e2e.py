@@ -200,3 +200,4 @@ def test_time_axis_and_deals_by_chat(assistant):
     assert "no more reminders about coffee" in chat(
         assistant, "4", "stop reminding me about coffee"
     )
+    assert "Remind you about what?" in chat(assistant, "4", "remind me tomorrow")

@@ -256,3 +256,26 @@ def test_order_flow_unchanged_without_offers(store, chat_for):
     with store.session() as s:
         for line in carts.get_cart(s, 8).lines:
             s.delete(line)
+
+
+def test_dash_train_fits_timing_and_offer_models_that_the_shop_uses(store, app_for):
+    from recommender.live import ModelWatcher
+    from shop import offer_engine
+    from shop.recommend_data import train_from_store
+
+    with store.session() as s:
+        summary = train_from_store(s, store.settings.models_dir, progress=False)
+    assert {"p7", "p14", "days"} <= set(summary["timing"]["fitted"])
+    assert isinstance(summary["offers"], dict)
+    models = ModelWatcher(store.settings.models_dir).current()
+    assert models.timing is not None and models.offers is not None
+    client, token = app_for(store, 1)
+    body = client.get("/api/households/1/replenishment", headers=token).get_json()
+    assert body["model"] == "learned" and body["items"]
+    with store.session() as s:
+        learned = cycles(s, 1, NOON, models.timing)
+        rule = cycles(s, 1, NOON)
+        assert {c.category_id for c in learned} == {c.category_id for c in rule}
+        assert [c.p7 for c in learned] != [c.p7 for c in rule]
+        made = offer_engine.refresh(s, store.settings, models, [1, 2])
+        assert all(made[h] for h in (1, 2))

@@ -12,13 +12,14 @@ from recommender.timing import (
     FEATURES,
     TimingModel,
     TimingSettings,
+    key_rates,
     next_purchases,
     rule_predict,
     timing_features,
 )
 
 START = pd.Timestamp("2017-01-01")
-FAST = TimingSettings(offsets=(14, 28, 42, 56, 70), horizon=40, iterations=40, min_leaf=20)
+FAST = TimingSettings(offsets=(14, 28, 42, 56), horizon=40, iterations=30, min_leaf=20)
 
 
 def lines(rows: list[tuple]) -> pd.DataFrame:
@@ -39,7 +40,7 @@ def catalog(types: dict[int, str]) -> pd.DataFrame:
     )
 
 
-def synthetic(households: int = 150, types: int = 6, days: int = 300, seed: int = 0):
+def synthetic(households: int = 100, types: int = 6, days: int = 300, seed: int = 0):
     """Every (household, type) buys on a real cycle: gamma gaps (shape 8) around its own
     interval, between 4 and 40 days; two products per type."""
     rng = np.random.default_rng(seed)
@@ -158,3 +159,17 @@ def test_tiny_and_empty_data_do_not_crash():
     assert pred["household"].tolist() == [2] and pred["source"].tolist() == ["rule"]
     empty = timing_features(purchases.iloc[:0], products, at)
     assert empty.empty and rule_predict(empty).empty and model.predict(empty).empty
+
+
+def test_key_rates_read_only_points_whose_labels_have_ended():
+    frame = pd.DataFrame(
+        {
+            "key": ["milk"] * 4,
+            "window": [14, 28, 42, 70],
+            "next_days": [0.0, 3.0, np.nan, 20.0],
+            "rule_p14": [0.5, 0.5, 0.5, 0.5],
+        }
+    )
+    rates = key_rates(frame, 14, 56)  # for the point 14 days back: points 28..70
+    assert rates.loc["milk"].tolist() == [3.0, 1.0, 1.5]
+    assert FAST.points == (14, 28, 42, 56, 70, 84, 98, 112)  # offsets + 56 days older
