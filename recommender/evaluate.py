@@ -325,7 +325,7 @@ def run_sections(data: RetailData, options: Options, sections: list[str], consol
             console=console,
         )
         seconds["timing"] = part.pop("seconds", {})
-        report.update(part)
+        _merge(report, part, "timing")
     if "offers" in sections:
         from recommender.offers_eval import evaluate_offers
 
@@ -333,9 +333,16 @@ def run_sections(data: RetailData, options: Options, sections: list[str], consol
             data, options.cutoff, households=options.households, progress=options.progress
         )
         seconds["offers"] = part.pop("seconds", {})
-        report.update(part)
+        _merge(report, part, "offers")
     report["seconds"] = seconds
     return report
+
+
+def _merge(report: dict, part: dict, section: str) -> None:
+    """Add a section's tables; its own description of the data goes under ``dataset_<name>``."""
+    if "dataset" in part:
+        report[f"dataset_{section}"] = part.pop("dataset")
+    report.update(part)
 
 
 def main(argv: list[str] | None = None) -> int:
