@@ -78,11 +78,7 @@ def refresh(
     """Expire old offers, then top every household (or these) up to its count and budget."""
     now = now or utcnow()
     offers.expire(session, now)
-    ids = (
-        list(household_ids)
-        if household_ids is not None
-        else offers.households_with_history(session)
-    )
+    ids = list(household_ids) if household_ids is not None else offers.household_ids(session)
     made = {}
     for h, items in suggestions(session, ids, now, models, settings.offers_per_household).items():
         made[h] = offers.create_offers(session, h, items, settings, now)

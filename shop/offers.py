@@ -259,5 +259,5 @@ def to_present(
     return None
 
 
-def households_with_history(session: Session) -> list[int]:
+def household_ids(session: Session) -> list[int]:
     return list(session.execute(select(Household.id).order_by(Household.id)).scalars())
