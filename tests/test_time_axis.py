@@ -219,7 +219,7 @@ def test_reminder_answers_not_now_later_and_stop(store, chat_for, due_households
     chat(ActionRemind, "", entities=[{"entity": "category", "value": category}])
     assert "not now" in chat.say(ActionDeny, "not now").lower()
     chat(ActionRemind, "", entities=[{"entity": "category", "value": category}])
-    assert "tomorrow" in chat.say(ActionRemindLater, "remind me tomorrow")
+    assert f"remind you about {name} tomorrow" in chat.say(ActionRemindLater, "remind me tomorrow")
     assert f"no more reminders about {name}" in chat.say(
         ActionStopReminding, f"stop reminding me about {name}"
     )

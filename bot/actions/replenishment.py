@@ -63,7 +63,7 @@ class ActionRunningLow(ShopAction):
 def _category(turn: Turn) -> str | None:
     """The category the user named, or the one the open reminder is about."""
     for m in turn.matches():
-        if m.category_id:
+        if m.confident:  # "remind me" half-matches a detergent brand: only sure mentions count
             return m.category_id
     for e in turn.entities("category"):
         if e.get("value"):
