@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from recommender.history import build_history
 from recommender.hybrid import HybridModel, HybridSettings, train_hybrid
 from recommender.metrics import basket_report, hit_at_k
 from recommender.ranker import RankerSettings, fit_ranker, label, top_k
+from recommender.steps import Steps
 
 TRAIN_WINDOW = training.TRAIN_WINDOW
 SECTIONS = ("recommender", "timing", "offers")
@@ -48,15 +47,8 @@ class Options:
 
 def evaluate(data: RetailData, options: Options, console: Console | None = None) -> dict:
     console = console or Console(stderr=True, quiet=not options.progress)
-    timings: dict[str, float] = {}
-
-    def step(name: str, fn: Callable):
-        start = time.perf_counter()
-        with console.status(name):
-            out = fn()
-        timings[name] = round(time.perf_counter() - start, 1)
-        console.log(f"{name}: {timings[name]} s")
-        return out
+    step = Steps(console)
+    timings = step.seconds
 
     if options.households:
         data = data.restrict(np.sort(data.purchases["household"].unique())[: options.households])

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ from rich.console import Console
 from recommender import offers
 from recommender.data import RetailData, from_completejourney
 from recommender.hybrid import HybridSettings, train_hybrid
+from recommender.steps import Steps
 
 N_OFFERS = 5
 WINDOWS = 3  # 4-week training windows before the cutoff
@@ -119,15 +119,8 @@ def evaluate_offers(
 ) -> dict:
     """The offers benchmark; ``hybrid`` sets both LightFM fits, ``lightfm=False`` skips them."""
     console = console or Console(stderr=True, quiet=not progress)
-    timings: dict[str, float] = {}
-
-    def step(name: str, fn: Callable):
-        start = time.perf_counter()
-        with console.status(name):
-            out = fn()
-        timings[name] = round(time.perf_counter() - start, 1)
-        console.log(f"{name}: {timings[name]} s")
-        return out
+    step = Steps(console)
+    timings = step.seconds
 
     if households:
         data = data.restrict(np.sort(data.purchases["household"].unique())[:households])

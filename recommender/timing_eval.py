@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from recommender import forecast as fc
 from recommender.data import RetailData, from_completejourney
+from recommender.steps import Steps
 from recommender.timing import (
     TimingModel,
     TimingSettings,
@@ -78,15 +78,8 @@ def evaluate_timing(
     """The report: ``repurchase_timing``, ``demand_forecast``, ``seconds``. ``households``: the
     first N household ids, or the ids themselves."""
     console = console or Console(stderr=True, quiet=not progress)
-    seconds: dict[str, float] = {}
-
-    def step(name: str, fn: Callable):
-        start = time.perf_counter()
-        with console.status(name):
-            out = fn()
-        seconds[name] = round(time.perf_counter() - start, 1)
-        console.log(f"{name}: {seconds[name]} s")
-        return out
+    step = Steps(console)
+    seconds = step.seconds
 
     if households is not None:
         ids = data.purchases["household"].unique()
