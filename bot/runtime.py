@@ -27,6 +27,8 @@ class AssistantConfig:
     log_dir: Path | None = None
     #: Recommender models for the action server (default: DASH_MODELS_DIR or models/recommender).
     models_dir: Path | None = None
+    #: Shared with the web app: the action server checks the web chat's tickets with it.
+    secret_key: str = ""
 
 
 def write_endpoints(cfg: AssistantConfig) -> Path:
@@ -48,6 +50,7 @@ def _env(cfg: AssistantConfig) -> dict[str, str]:
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "PYTHONWARNINGS": "ignore",
         **({"DASH_MODELS_DIR": str(cfg.models_dir)} if cfg.models_dir else {}),
+        **({"DASH_SECRET_KEY": cfg.secret_key} if cfg.secret_key else {}),
     }
 
 

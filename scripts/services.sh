@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the services the test suite talks to are there (idempotent): PostgreSQL running on
 # 127.0.0.1:5432 with the 'postgres' role reachable without a password, and the Mosquitto
-# binary (the MQTT tests start their own brokers on free ports with the shipped config).
+# binary (the MQTT tests start their own brokers on free ports with the shipped config), and
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads its own).
 # On Debian/Ubuntu as root it installs what is missing; otherwise it says what to do.
 set -euo pipefail
 
@@ -47,5 +48,13 @@ mosquitto_binary() {
     echo "services: cannot install Mosquitto here; install it (the MQTT tests need it)" >&2; exit 1; }
 }
 
+chromium_browser() {
+  if [ "${DASH_TEST_BROWSER:-}" = skip ] || [ -x "${DASH_CHROMIUM:-/usr/bin/chromium}" ]; then return; fi
+  echo "services: installing Chromium (Debian package chromium)"
+  apt_install chromium || {
+    echo "services: cannot install Chromium here; install it, or set DASH_TEST_BROWSER=skip" >&2; exit 1; }
+}
+
 postgres
 mosquitto_binary
+chromium_browser

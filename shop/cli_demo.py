@@ -55,11 +55,15 @@ def demo(
     from shop.households import issue_token
     from shop.migrate import upgrade
 
-    settings = ctx.settings
+    settings = ctx.settings.with_(
+        secret_key=ctx.settings.secret_key or _secret_key(),
+        rasa_public_url=f"http://127.0.0.1:{rasa_port}",
+    )
     upgrade(settings)
     with ctx.store.session() as s:
         stats = run_seed(s, Params())
         tok = issue_token(s, 1, label="demo")
+        operator = issue_token(s, None, role="operator", label="demo")
     if not stats.skipped:
         click.echo(
             f"demo store created: {stats.households} households, {stats.purchases} purchases"
@@ -89,6 +93,7 @@ def demo(
                     actions_port=actions_port,
                     log_dir=PROJECT_ROOT / "var" / "log",
                     models_dir=settings.models_dir,
+                    secret_key=settings.secret_key,
                 )
             )
             click.echo("starting the Rasa server and the action server ...")
@@ -101,14 +106,18 @@ def demo(
                 running.stop()
         raise
     port = port or settings.api_port
-    server = make_server(settings.api_host, port, create_app(store=ctx.store), threaded=True)
+    server = make_server(
+        settings.api_host, port, create_app(settings, store=ctx.store), threaded=True
+    )
     base = f"http://{settings.api_host}:{port}"
     lines = [
         "",
         "Dash demo is running (Ctrl-C stops it)",
+        f"  web            {base}/  (chat {base}/chat, operator dashboard {base}/dashboard)",
         f"  store API      {base}/api/health",
         f"  database       {_redact(settings.database_url)}",
-        f"  household 1    token {tok}",
+        f"  household 1    token {tok}  (log in on the web page with it)",
+        f"  operator       token {operator}",
     ]
     if assistant:
         lines += [
@@ -141,6 +150,18 @@ def demo(
             assistant.stop()
         ctx.store.dispose()
         click.echo("stopped")
+
+
+def _secret_key() -> str:
+    """The demo's signing secret, kept in var/secret_key so logins survive a restart."""
+    import secrets
+
+    path = PROJECT_ROOT / "var" / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
 
 
 def _stop_on_signals() -> None:

@@ -44,6 +44,15 @@ class Settings:
     #: ``offer_decline_days``.
     offers_per_household: int = 3
     offer_decline_days: int = 30
+    #: Signs the web login cookie and the chat tickets the action server checks: every process
+    #: of one deployment needs the same value (`dash demo` keeps one in var/secret_key).
+    secret_key: str = ""
+    #: Where browsers reach Rasa's socket.io channel (the chat page connects there directly).
+    rasa_public_url: str = "http://127.0.0.1:5005"
+    #: The last `make bench` report and the recommender evaluation plots the dashboard shows.
+    bench_report: Path = PROJECT_ROOT / "bench" / "results.json"
+    evaluation_report: Path = PROJECT_ROOT / "bench" / "recommender-completejourney.json"
+    plots_dir: Path = PROJECT_ROOT / "docs" / "recommender"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -67,6 +76,8 @@ class Settings:
             ),
             offer_budget_cents=int(env.get("DASH_OFFER_BUDGET_CENTS", base.offer_budget_cents)),
             offer_period_days=int(env.get("DASH_OFFER_PERIOD_DAYS", base.offer_period_days)),
+            secret_key=env.get("DASH_SECRET_KEY", base.secret_key),
+            rasa_public_url=env.get("DASH_RASA_PUBLIC_URL", base.rasa_public_url),
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -7,8 +7,9 @@ import secrets
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
 
-from shop.errors import NotFound, Unauthorized
+from shop.errors import InvalidInput, NotFound, Unauthorized
 from shop.models import ApiToken, Household, utcnow
 
 
@@ -54,3 +55,31 @@ def revoke_token(session: Session, token: str) -> None:
 
 def spending_limit_cents(household: Household, default_cents: int) -> int:
     return household.spending_limit_cents or default_cents
+
+
+#: Largest spending limit a household can set on the web page (cents).
+MAX_SPENDING_LIMIT_CENTS = 1_000_000
+
+
+def set_spending_limit(household: Household, cents: int | None) -> None:
+    """``None`` falls back to the store's default limit."""
+    if cents is not None and not 0 < cents <= MAX_SPENDING_LIMIT_CENTS:
+        raise InvalidInput(
+            f"the spending limit must be between $0.01 and ${MAX_SPENDING_LIMIT_CENTS // 100:,}"
+        )
+    household.spending_limit_cents = cents
+
+
+def set_voice_pin(household: Household, pin: str | None) -> None:
+    """A 4 to 8 digit PIN that voice checkout asks for; ``None`` removes it. Only a salted
+    hash is kept."""
+    if pin is None:
+        household.voice_pin_hash = None
+        return
+    if not pin.isdigit() or not 4 <= len(pin) <= 8:
+        raise InvalidInput("the voice PIN must be 4 to 8 digits")
+    household.voice_pin_hash = generate_password_hash(pin)
+
+
+def check_voice_pin(household: Household, pin: str) -> bool:
+    return bool(household.voice_pin_hash) and check_password_hash(household.voice_pin_hash, pin)

@@ -46,13 +46,16 @@ KETCHUP = "2000000001012"
 class World:
     """A store, a broker, devices and a bridge, for one test module."""
 
-    def __init__(self, tmp, database_url: str | None = None):
+    def __init__(self, tmp, database_url: str | None = None, *, seed: bool = True):
+        """``seed=False``: the store at ``database_url`` is already migrated and seeded."""
         self.tmp = tmp
         settings = Settings(database_url=database_url or f"sqlite:///{tmp / 'bridge.db'}")
-        upgrade(settings)
+        if seed:
+            upgrade(settings)
         self.store = Store(settings)
         with self.store.session() as s:
-            seed_demo(s, TEST_PARAMS)
+            if seed:
+                seed_demo(s, TEST_PARAMS)
             self.kitchen = add_device(s, 1, "kitchen")
             self.garage = add_device(s, 2, "garage")
             self.pricer = add_device(s, 3, "hallway", mode="price")

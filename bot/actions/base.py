@@ -21,8 +21,8 @@ from shop.mentions import Match
 log = logging.getLogger(__name__)
 
 LINK_FIRST = (
-    "To order I need to know your household. Link your account first (in the demo, chat with "
-    "your household number as the sender)."
+    "To order I need to know your household. Log in on the web chat to link your account (in "
+    "the demo's REST channel, chat with your household number as the sender)."
 )
 
 
@@ -100,7 +100,13 @@ class ShopAction(Action, ABC):
         ctx = self.context
         try:
             with ctx.store.session() as session:
-                turn = Turn(ctx, session, identify(tracker, session), tracker, dispatcher)
+                turn = Turn(
+                    ctx,
+                    session,
+                    identify(tracker, session, ctx.settings.secret_key),
+                    tracker,
+                    dispatcher,
+                )
                 if self.needs_household and turn.who.household_id is None:
                     turn.say(LINK_FIRST)
                     return []

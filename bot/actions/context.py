@@ -9,6 +9,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from sqlalchemy.orm import Session
 
+from shop.chat_tickets import verify_ticket
 from shop.config import Settings
 from shop.models import Household
 from shop.resolve import ProductResolver
@@ -17,6 +18,8 @@ from shop.store import Store
 
 #: Input channels whose answers are spoken, not shown.
 VOICE_CHANNELS = {"alexa", "wyoming", "voice", "speaker", "assist"}
+#: The web chat's channel: who is typing comes from a signed ticket only.
+WEB_CHANNEL = "socketio"
 
 
 class ShopContext:
@@ -66,13 +69,20 @@ class Who:
         return "voice" if self.voice else "chat"
 
 
-def identify(tracker: Tracker, session: Session) -> Who:
+def identify(tracker: Tracker, session: Session, secret: str = "") -> Who:
     """Who is talking: the household (channel metadata, or in the demo a REST sender equal to a
-    household id), the member if the channel knows it, and whether answers are spoken."""
+    household id), the member if the channel knows it, and whether answers are spoken.
+
+    On the web chat (socket.io) the browser chooses the session id and the metadata, so there
+    only a ticket signed by the web app (shop.chat_tickets) names the household; without one
+    the visitor is anonymous."""
     metadata: dict[str, Any] = tracker.latest_message.get("metadata") or {}
     channel = tracker.get_latest_input_channel() or str(metadata.get("channel") or "")
     voice = bool(metadata.get("voice")) or channel in VOICE_CHANNELS
-    raw = metadata.get("household_id", tracker.sender_id)
+    if channel == WEB_CHANNEL:
+        raw: object = verify_ticket(secret, metadata.get("ticket"), tracker.sender_id)
+    else:
+        raw = metadata.get("household_id", tracker.sender_id)
     household_id = None
     if isinstance(raw, int) or (isinstance(raw, str) and raw.isdigit()):
         if session.get(Household, int(raw)) is not None:

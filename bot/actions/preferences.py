@@ -7,7 +7,8 @@ import re
 from sqlalchemy import select
 
 from bot.actions.base import ShopAction, Turn
-from shop.models import Category, Member, Preference, Product
+from shop.models import Category, Member, Product
+from shop.preferences import set_preference
 
 
 class ActionSetPreference(ShopAction):
@@ -33,20 +34,13 @@ class ActionSetPreference(ShopAction):
         member = next((x for x in members if x.name.lower() in words), None)
         if member is None and turn.who.member and re.search(r"\b(i|me|my)\b", turn.text.lower()):
             member = next((x for x in members if x.name == turn.who.member), None)
-        existing = turn.session.execute(
-            select(Preference).where(
-                Preference.household_id == household,
-                Preference.category_id == category.id,
-                Preference.member_id.is_(None)
-                if member is None
-                else Preference.member_id == member.id,
-            )
-        ).scalar_one_or_none()
-        pref = existing or Preference(
-            household_id=household, category_id=category.id, member_id=member.id if member else None
+        set_preference(
+            turn.session,
+            household,
+            category.id,
+            brand=brand,
+            product_id=product.id if product else None,
+            member_id=member.id if member else None,
         )
-        pref.brand = brand
-        pref.product_id = product.id if product else None
-        turn.session.add(pref)
         who = f" for {member.name}" if member else ""
         turn.say(f"Got it: from now on I'll get {brand} {category.name}{who}.")
