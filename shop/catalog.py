@@ -117,3 +117,46 @@ def demo_snapshot(path: Path = DEMO_CATALOG):  # noqa: ANN201 - avoids an import
                 )
             )
     return CatalogSnapshot(cats, prods)
+
+
+#: The most a product may cost when an operator adds it by hand (cents).
+MAX_PRICE_CENTS = 100_000
+
+
+def add_product(
+    session: Session,
+    code: str,
+    *,
+    name: str,
+    brand: str,
+    category_id: str,
+    price_cents: int,
+    size: str = "",
+) -> Product:
+    """Add one product by hand, e.g. a barcode households scanned that the catalog lacked;
+    later scans of it land in carts (the bridge looks misses up again)."""
+    gtin = gtins.normalize(code)
+    if session.execute(select(Product.id).where(Product.gtin == gtin)).first():
+        raise InvalidInput(f"barcode {gtin} is already in the catalog")
+    if session.get(Category, category_id) is None:
+        raise NotFound(f"no category {category_id!r}")
+    name, brand, size = name.strip(), brand.strip(), size.strip()
+    if not name or not brand:
+        raise InvalidInput("a product needs a name and a brand")
+    if not 0 < price_cents <= MAX_PRICE_CENTS:
+        raise InvalidInput(f"the price must be between $0.01 and ${MAX_PRICE_CENTS // 100:,}")
+    size_value, size_unit = parse_size(size)
+    product = Product(
+        gtin=gtin,
+        name=name[:200],
+        brand=brand[:120],
+        category_id=category_id,
+        size=size[:40],
+        size_value=size_value,
+        size_unit=size_unit,
+        price_cents=price_cents,
+        source="operator",
+    )
+    session.add(product)
+    session.flush()
+    return product

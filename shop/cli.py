@@ -130,11 +130,19 @@ def import_cj(ctx: _Ctx, households: int | None) -> None:
 @click.argument("household", type=int, required=False)
 @click.option("--operator", is_flag=True, help="An operator token (acts for every household).")
 @click.option("--label", default="cli", show_default=True)
+@click.option(
+    "--revoke", metavar="TOKEN", help="Revoke this token (its API access and web logins)."
+)
 @pass_ctx
-def token(ctx: _Ctx, household: int | None, operator: bool, label: str) -> None:
-    """Print a new API token for HOUSEHOLD (shown once; only its hash is stored)."""
-    from shop.households import issue_token
+def token(ctx: _Ctx, household: int | None, operator: bool, label: str, revoke: str | None) -> None:
+    """Print a new API token for HOUSEHOLD (shown once; only its hash is stored), or revoke one."""
+    from shop.households import issue_token, revoke_token
 
+    if revoke:
+        with ctx.store.session() as s:
+            revoke_token(s, revoke)
+        click.echo("revoked")
+        return
     if household is None and not operator:
         raise click.UsageError("give a HOUSEHOLD id, or --operator")
     with ctx.store.session() as s:

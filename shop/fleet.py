@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
+from shop import gtin
+from shop.errors import InvalidInput
 from shop.models import Device, Household, Offer, Product, ScanEvent, utcnow
 
 #: The errors the bridge records for a well-formed barcode the catalog does not hold.
@@ -89,26 +91,37 @@ class UnknownBarcode:
 
 
 def unknown_barcodes(session: Session, limit: int = 50) -> list[UnknownBarcode]:
-    """Barcodes devices scanned that the catalog did not know, most scanned first; a barcode
-    added to the catalog since then drops off the list."""
+    """Barcodes devices scanned that the catalog did not know, most scanned first, as GTIN-13
+    (a UPC-A and its GTIN-13 are one barcode); one added to the catalog since drops off."""
     rows = session.execute(
         select(
             ScanEvent.barcode,
+            ScanEvent.household_id,
             func.count(),
-            func.count(func.distinct(ScanEvent.household_id)),
             func.max(ScanEvent.received_at),
         )
         .where(
             ScanEvent.status == "error",
             ScanEvent.barcode.is_not(None),
             or_(*(ScanEvent.error.like(p) for p in UNKNOWN_BARCODE_ERRORS)),
-            ScanEvent.barcode.not_in(select(Product.gtin)),
         )
-        .group_by(ScanEvent.barcode)
-        .order_by(func.count().desc(), func.max(ScanEvent.received_at).desc())
-        .limit(limit)
+        .group_by(ScanEvent.barcode, ScanEvent.household_id)
     ).all()
-    return [UnknownBarcode(b, n, h, last) for b, n, h, last in rows]
+    known = set(session.execute(select(Product.gtin)).scalars())
+    merged: dict[str, list] = {}
+    for raw, household, n, last in rows:
+        try:
+            code = gtin.normalize(raw)
+        except InvalidInput:
+            continue
+        if code in known:
+            continue
+        entry = merged.setdefault(code, [0, set(), last])
+        entry[0] += n
+        entry[1].add(household)
+        entry[2] = max(entry[2], last)
+    ranked = sorted(merged.items(), key=lambda kv: (-kv[1][0], -kv[1][2].timestamp()))
+    return [UnknownBarcode(code, n, len(h), last) for code, (n, h, last) in ranked[:limit]]
 
 
 @dataclass(frozen=True)

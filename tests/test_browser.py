@@ -141,7 +141,10 @@ def say(page, text: str) -> None:
     before = page.locator("#messages li.bot").count()
     page.fill("#text", text)
     page.press("#text", "Enter")
-    expect(page.locator("#messages li.bot")).to_have_count(before + 1, timeout=30_000)
+    page.wait_for_function(
+        "n => document.querySelectorAll('#messages li.bot').length > n", arg=before, timeout=30_000
+    )
+    page.wait_for_timeout(300)  # a turn may say more than one thing
 
 
 def cart_rows(site, household: int = 1) -> list[tuple[str, int, str]]:
@@ -165,7 +168,14 @@ def test_household_orders_by_chat_and_the_cart_follows(site, page):
     assert ("ketchup", 1, "chat") in cart_rows(site)
     say(page, "make it two")
     expect(row.locator("td").nth(1)).to_have_text("2", timeout=10_000)
+    say(page, "check out")
+    yes = page.locator("#messages li.bot .replies button", has_text="Yes, place it")
+    expect(yes).to_be_visible()
     shot(page, "chat")
+    yes.click()  # the bot's button sends its payload
+    expect(page.locator("#messages li.bot").last).to_contain_text("placed", timeout=30_000)
+    expect(page.locator("#cart-lines tr.empty")).to_be_visible(timeout=10_000)
+    assert cart_rows(site) == []
 
 
 def test_a_scan_over_mqtt_appears_in_the_open_page(site, page):

@@ -26,6 +26,9 @@ def test_init_seed_token(run):
     assert "5 households" in run("seed-demo", "--households", "5", "--reset").output
     result = run("token", "3")
     assert result.exit_code == 0 and len(result.output.strip()) >= 40
+    assert run("token", "--revoke", result.output.strip()).output.strip() == "revoked"
+    again = run("token", "--revoke", result.output.strip())  # revoked: refused from now on
+    assert again.exit_code != 0 and "invalid or revoked token" in again.output
 
 
 def test_token_errors(run):

@@ -12,7 +12,7 @@ import pytest
 from rasa_sdk import Tracker
 
 from bot.actions.context import identify
-from shop import carts
+from shop import carts, catalog
 from shop.api import create_app
 from shop.chat_tickets import chat_session_id, issue_ticket, verify_ticket
 from shop.devices import add_device
@@ -302,6 +302,51 @@ def test_dashboard_shows_fleet_unknown_barcodes_and_offer_performance(web):
     assert 'id="forecast-chart"' in page and "brand_resolution.png" in page
     hours = client.get("/dashboard/scans.json").json
     assert len(hours["hours"]) == 24 and hours["events"][-1] >= 1
+
+
+def test_an_unknown_barcode_is_added_to_the_catalog_from_the_dashboard(web):
+    app, store, tokens = web
+    with store.session() as s:
+        device = add_device(s, 1, "kitchen")
+        for i, code in enumerate(["036000291452", "0036000291452"]):  # UPC-A and its GTIN-13
+            s.add(
+                ScanEvent(
+                    device_id=device.id,
+                    event_id=f"u{i}",
+                    kind="scan",
+                    barcode=code,
+                    status="error",
+                    error=f"no product with barcode {code}",
+                    household_id=1,
+                )
+            )
+    client = logged_in(app, tokens["operator"])
+    page = client.get("/dashboard").text
+    assert re.search(r"<code>0036000291452</code></td><td>2</td><td>1</td>", page)
+    form = {"csrf": csrf(page), "name": "Kleenex Tissues", "brand": "Kleenex", "size": "160 ct"}
+    bad = client.post(
+        "/dashboard/unknown/0036000291452", data={**form, "price": "free", "category": "ketchup"}
+    )
+    assert bad.status_code == 302
+    assert "the price must be between" in client.get("/dashboard").text
+    client.post(
+        "/dashboard/unknown/0036000291452", data={**form, "price": "3.49", "category": "ketchup"}
+    )
+    page = client.get("/dashboard").text
+    assert "Added Kleenex Tissues (0036000291452)" in page
+    assert "<code>0036000291452</code>" not in page
+    with store.session() as s:
+        product = catalog.product_by_gtin(s, "036000291452")
+        assert (product.price_cents, product.size_value, product.source) == (349, 160, "operator")
+    again = client.post(
+        "/dashboard/unknown/0036000291452", data={**form, "price": "1", "category": "ketchup"}
+    )
+    assert again.status_code == 302 and "already in the catalog" in client.get("/dashboard").text
+    household = logged_in(app, tokens[1])
+    token = csrf(household.get("/households/1").text)
+    assert (
+        household.post("/dashboard/unknown/4006381333931", data={"csrf": token}).status_code == 403
+    )
 
 
 def test_forecast_chart_data(web):

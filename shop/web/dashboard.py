@@ -6,10 +6,25 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, send_file
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from sqlalchemy import select
 
 from shop import fleet
+from shop.catalog import add_product
+from shop.errors import DomainError
 from shop.forecast import demand_forecast
+from shop.models import Category
 from shop.web.access import operator_page, store
 
 bp = Blueprint("dashboard", __name__)
@@ -66,11 +81,38 @@ def dashboard():
             devices=devices,
             online=sum(d.online for d in devices),
             unknown=fleet.unknown_barcodes(s),
+            categories=s.execute(select(Category.id, Category.name).order_by(Category.name)).all(),
             offer_stats=fleet.offer_performance(s),
             bench=_read_json(settings.bench_report),
             evaluation=_read_json(settings.evaluation_report),
             plots=sorted(p.name for p in settings.plots_dir.glob("*.png")),
         )
+
+
+@bp.post("/dashboard/unknown/<code>")
+@operator_page
+def add_unknown(code: str):
+    """Put a scanned, unknown barcode into the catalog, so the next scan of it lands in a cart."""
+    form = request.form
+    try:
+        cents = round(float(form.get("price", "").strip().lstrip("$")) * 100)
+    except ValueError:
+        cents = 0
+    try:
+        with store().session() as s:
+            product = add_product(
+                s,
+                code,
+                name=form.get("name", ""),
+                brand=form.get("brand", ""),
+                category_id=form.get("category", ""),
+                price_cents=cents,
+                size=form.get("size", ""),
+            )
+            flash(f"Added {product.name} ({product.gtin}) to the catalog.", "ok")
+    except DomainError as exc:
+        flash(f"{code}: {exc.message}", "error")
+    return redirect(url_for("dashboard.dashboard") + "#unknown")
 
 
 @bp.get("/dashboard/forecast.json")
