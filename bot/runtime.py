@@ -29,6 +29,8 @@ class AssistantConfig:
     models_dir: Path | None = None
     #: Shared with the web app: the action server checks the web chat's tickets with it.
     secret_key: str = ""
+    #: More environment for both processes (channel settings: DASH_ALEXA_*, DASH_TELEGRAM_*).
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def write_endpoints(cfg: AssistantConfig) -> Path:
@@ -51,6 +53,7 @@ def _env(cfg: AssistantConfig) -> dict[str, str]:
         "PYTHONWARNINGS": "ignore",
         **({"DASH_MODELS_DIR": str(cfg.models_dir)} if cfg.models_dir else {}),
         **({"DASH_SECRET_KEY": cfg.secret_key} if cfg.secret_key else {}),
+        **cfg.env,
     }
 
 

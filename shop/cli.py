@@ -248,7 +248,7 @@ def _redact(url: str) -> str:
 
 
 # The other command groups register themselves on `cli` when imported.
-from shop import cli_demo, cli_scanners, cli_time  # noqa: E402, F401
+from shop import cli_demo, cli_scanners, cli_time, cli_voice  # noqa: E402, F401
 
 
 def main() -> None:

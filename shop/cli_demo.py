@@ -32,6 +32,13 @@ def _refresh_offers(ctx: _Ctx) -> None:
     show_default=True,
     help="Port of the embedded broker (when DASH_MQTT_URL is not set).",
 )
+@click.option(
+    "--assist-port",
+    type=int,
+    default=10700,
+    show_default=True,
+    help="Port of the Wyoming service for Home Assistant Assist (speaks for household 1).",
+)
 @click.option("--no-assistant", is_flag=True, help="Do not start the Rasa servers.")
 @click.option("--no-scanners", is_flag=True, help="Do not start the broker and bridge.")
 @pass_ctx
@@ -41,6 +48,7 @@ def demo(
     rasa_port: int,
     actions_port: int,
     mqtt_port: int,
+    assist_port: int,
     no_assistant: bool,
     no_scanners: bool,
 ) -> None:
@@ -74,7 +82,7 @@ def demo(
         click.echo("training the recommender on the demo history ...")
         _train_recommender(ctx)
     _refresh_offers(ctx)
-    assistant = scanners = None
+    assistant = scanners = assist = None
     device_line = ""
     try:
         if not no_assistant:
@@ -98,10 +106,11 @@ def demo(
             )
             click.echo("starting the Rasa server and the action server ...")
             assistant.start()
+            assist, assist_port = _start_assist(settings, assistant, assist_port)
         if not no_scanners:
             scanners, device_line = _start_scanners(ctx, assistant, mqtt_port)
     except BaseException:
-        for running in (scanners, assistant):
+        for running in (scanners, assist, assistant):
             if running:
                 running.stop()
         raise
@@ -125,6 +134,8 @@ def demo(
             f"  socket.io      http://127.0.0.1:{rasa_port}/socket.io",
             f"  Rasa HTTP API  http://127.0.0.1:{rasa_port}"
             f" (auth token {assistant.cfg.auth_token})",
+            f"  Home Assistant Wyoming tcp://127.0.0.1:{assist_port} (speaks for household 1;"
+            " add it in Home Assistant as a Wyoming conversation agent)",
             "  logs           var/log/",
             "",
             "  chat in a terminal:  .venv/bin/dash chat 1",
@@ -146,6 +157,8 @@ def demo(
         server.server_close()
         if scanners:
             scanners.stop()
+        if assist:
+            assist.stop()
         if assistant:
             assistant.stop()
         ctx.store.dispose()
@@ -174,6 +187,35 @@ def _stop_on_signals() -> None:
 
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
+
+
+def _start_assist(settings, assistant, port: int):  # noqa: ANN001, ANN202
+    """The Wyoming handle service for Home Assistant, as its own process."""
+    import sys
+
+    from shop.processes import ProcessGroup, free_port, port_open
+
+    if port_open("127.0.0.1", port):
+        busy, port = port, free_port()
+        click.echo(f"port {busy} is taken; the Wyoming service uses {port}")
+    group = ProcessGroup(PROJECT_ROOT / "var" / "log")
+    group.spawn(
+        "assist",
+        [
+            sys.executable,
+            "-m",
+            "voice.wyoming_service",
+            "--port",
+            str(port),
+            "--rasa-url",
+            assistant.url,
+            "--household",
+            "1",
+        ],  # fmt: skip
+        {**os.environ, "DASH_DATABASE_URL": settings.database_url},
+    )
+    group.wait_until(lambda: port_open("127.0.0.1", port), "the Wyoming service", 30)
+    return group, port
 
 
 def _start_scanners(ctx: _Ctx, assistant, mqtt_port: int):  # noqa: ANN001, ANN202

@@ -127,6 +127,23 @@ class ApiToken(Base):
     revoked_at = Column(DateTime)
 
 
+class ChannelLink(Base):
+    """An outside identity that speaks for a household: a Telegram chat, a Home Assistant
+    satellite. Messages from a linked identity act for its household (`dash link`)."""
+
+    __tablename__ = "channel_links"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id = Column(Integer, primary_key=True)
+    channel = Column(String(16), nullable=False)  # telegram | assist
+    external_id = Column(String(128), nullable=False)
+    household_id = Column(
+        ForeignKey("households.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    member = Column(String(80))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
 class Cart(Base):
     __tablename__ = "carts"
 

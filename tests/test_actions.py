@@ -350,3 +350,13 @@ def test_unclear_order_for_something_we_do_not_sell(ctx, matcher):
     assert cart_of(ctx) == []
     messages = chat(ActionNotUnderstood, "blorp")
     assert messages[0]["response"] == "utter_default"
+
+
+def test_spoken_pins():
+    from bot.actions.voice_pin import spoken_digits
+
+    assert spoken_digits("my pin is 1 2 3 4") == "1234"
+    assert spoken_digits("one two three four") == "1234"
+    assert spoken_digits("the code is four oh nine eight") == "4098"
+    assert spoken_digits("pin 2580") == "2580"
+    assert spoken_digits("no") == ""

@@ -26,6 +26,18 @@ LINK_FIRST = (
 )
 
 
+def link_first(channel: str, sender_id: str) -> str:
+    """How to link an account, said the way each channel links one."""
+    if channel == "telegram":
+        return (
+            "To order I need to know your household. Ask your store to link this chat: "
+            f"its chat id is {sender_id}."
+        )
+    if channel == "alexa":
+        return "To order, link your Dash account in the Alexa app first."
+    return LINK_FIRST
+
+
 @dataclass
 class Turn:
     ctx: ShopContext
@@ -108,8 +120,14 @@ class ShopAction(Action, ABC):
                     dispatcher,
                 )
                 if self.needs_household and turn.who.household_id is None:
-                    turn.say(LINK_FIRST)
+                    turn.say(link_first(turn.who.channel, tracker.sender_id))
                     return []
+                if (turn.pending or {}).get("type") == "voice_pin" and turn.who.household_id:
+                    # Whatever intent "four three two one" was taken for, it answers the PIN.
+                    from bot.actions.voice_pin import handle_pin
+
+                    handle_pin(turn)
+                    return turn.events
                 self.handle(turn)
                 return turn.events
         except StoreUnavailable:

@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session
 
 from shop.chat_tickets import verify_ticket
 from shop.config import Settings
+from shop.errors import Unauthorized
+from shop.households import authenticate
+from shop.links import linked
 from shop.models import Household
 from shop.resolve import ProductResolver
 from shop.search import ProductIndex, catalog_version
@@ -20,6 +23,11 @@ from shop.store import Store
 VOICE_CHANNELS = {"alexa", "wyoming", "voice", "speaker", "assist"}
 #: The web chat's channel: who is typing comes from a signed ticket only.
 WEB_CHANNEL = "socketio"
+#: Channels whose chats or devices are linked to households (shop.links).
+LINKED_CHANNELS = {"telegram"}
+#: Our own processes' channels (loopback): they may name the household in metadata. An empty
+#: channel is an external event (trigger_intent) to a conversation that never spoke.
+TRUSTED_CHANNELS = {"rest", "cmdline", ""}
 
 
 class ShopContext:
@@ -70,22 +78,42 @@ class Who:
 
 
 def identify(tracker: Tracker, session: Session, secret: str = "") -> Who:
-    """Who is talking: the household (channel metadata, or in the demo a REST sender equal to a
-    household id), the member if the channel knows it, and whether answers are spoken.
+    """Who is talking: the household, the member if the channel knows it, and whether answers
+    are spoken. Each channel has one way to say who it is, and no other counts:
 
-    On the web chat (socket.io) the browser chooses the session id and the metadata, so there
-    only a ticket signed by the web app (shop.chat_tickets) names the household; without one
-    the visitor is anonymous."""
+    - web chat (socket.io): the browser picks its session id and metadata, so only a ticket
+      signed by the web app names the household (shop.chat_tickets);
+    - Telegram: the chat must be linked to a household (`dash link telegram CHAT HOUSEHOLD`);
+    - Alexa: the account-linking access token, a Dash token of that household;
+    - REST (our own processes on loopback: the Wyoming service, `dash chat`, the demo):
+      ``metadata.household_id``, or in the demo a sender equal to a household id.
+    Anyone else is a visitor: products and bestsellers, but no ordering."""
     metadata: dict[str, Any] = tracker.latest_message.get("metadata") or {}
     channel = tracker.get_latest_input_channel() or str(metadata.get("channel") or "")
     voice = bool(metadata.get("voice")) or channel in VOICE_CHANNELS
+    member = metadata.get("member")
+    raw: object = None
     if channel == WEB_CHANNEL:
-        raw: object = verify_ticket(secret, metadata.get("ticket"), tracker.sender_id)
-    else:
+        raw = verify_ticket(secret, metadata.get("ticket"), tracker.sender_id)
+    elif channel in LINKED_CHANNELS:
+        row = linked(session, channel, tracker.sender_id)
+        raw, member = (row.household_id, row.member) if row else (None, None)
+    elif channel == "alexa":
+        raw = _token_household(session, metadata.get("access_token"))
+    elif channel in TRUSTED_CHANNELS:
         raw = metadata.get("household_id", tracker.sender_id)
     household_id = None
     if isinstance(raw, int) or (isinstance(raw, str) and raw.isdigit()):
         if session.get(Household, int(raw)) is not None:
             household_id = int(raw)
-    member = metadata.get("member")
     return Who(household_id, member if isinstance(member, str) and member else None, channel, voice)
+
+
+def _token_household(session: Session, token: object) -> int | None:
+    if not isinstance(token, str) or not token:
+        return None
+    try:
+        record = authenticate(session, token)
+    except Unauthorized:
+        return None
+    return record.household_id if record.role == "household" else None

@@ -47,12 +47,18 @@ class ActionCheckout(ShopAction):
         )
 
 
-def place_order(turn: Turn) -> None:
-    pending = turn.pending or {}
+def place_order(turn: Turn, pending: dict | None = None) -> None:
+    """After the yes (and, by voice, the household's PIN if it set one)."""
+    from bot.actions.voice_pin import ask_pin, needs_pin
+
+    pending = pending if pending is not None else (turn.pending or {})
     cart = carts.get_cart(turn.session, turn.who.household_id)
     if carts.cart_total_cents(cart) != pending.get("total_cents"):
         turn.set_pending(None)
         turn.say('Your cart changed since I read it back. Say "check out" again to confirm it.')
+        return
+    if not pending.get("pin_ok") and needs_pin(turn):
+        ask_pin(turn, pending)
         return
     order = orders.checkout(
         turn.session,

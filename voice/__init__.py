@@ -1,0 +1,1 @@
+"""Voice doors onto the assistant: the Home Assistant (Wyoming) service and offline speech."""
