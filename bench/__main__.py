@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-BENCHMARKS = ("resolution", "scans", "nlu")
+BENCHMARKS = ("resolution", "scans", "nlu", "speech")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench import nlu
 
             results["nlu"] = nlu.run()
+        elif name == "speech":
+            from bench import speech
+
+            results["speech"] = speech.run()
     out.write_text(json.dumps(results, indent=2) + "\n")
     console.print(summary(results))
     console.print(f"written to {out}")
@@ -115,6 +119,22 @@ def summary(results: dict) -> Table:
             "",
         )
         table.add_row("nlu", "intent weighted F1", f"{n['weighted_f1']:.3f}", "")
+    if "speech" in results:
+        sp = results["speech"]
+        for voice, v in sp["voices"].items():
+            table.add_row(
+                f"speech, Festival {voice}",
+                "WER, intent accuracy heard / clean text, recognize ms p50",
+                f"{v['wer']:.3f}, {v['intent_accuracy']:.3f} / "
+                f"{v['intent_accuracy_clean_text']:.3f}, {v['recognize_ms_p50']}",
+                "intent >= 0.95",
+            )
+        table.add_row(
+            "speech",
+            "out-of-scope speech turned into orders",
+            str(sp["out_of_scope_turned_into_orders"]),
+            "0",
+        )
     return table
 
 

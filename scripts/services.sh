@@ -2,7 +2,8 @@
 # Make sure the services the test suite talks to are there (idempotent): PostgreSQL running on
 # 127.0.0.1:5432 with the 'postgres' role reachable without a password, and the Mosquitto
 # binary (the MQTT tests start their own brokers on free ports with the shipped config), and
-# Debian's Chromium for the browser tests (Playwright drives it; it never downloads its own).
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads its own),
+# and Festival with two voices for the offline speech tests.
 # On Debian/Ubuntu as root it installs what is missing; otherwise it says what to do.
 set -euo pipefail
 
@@ -55,6 +56,16 @@ chromium_browser() {
     echo "services: cannot install Chromium here; install it, or set DASH_TEST_BROWSER=skip" >&2; exit 1; }
 }
 
+festival_voices() {
+  if [ "${DASH_TEST_SPEECH:-}" = skip ]; then return; fi
+  if have text2wave && [ -d /usr/share/festival/voices/english/kal_diphone ] \
+     && [ -d /usr/share/festival/voices/us/cmu_us_slt_arctic_hts ]; then return; fi
+  echo "services: installing Festival and its voices (festival, festvox-kallpc16k, festvox-us-slt-hts)"
+  apt_install festival festvox-kallpc16k festvox-us-slt-hts || {
+    echo "services: cannot install Festival here; install it, or set DASH_TEST_SPEECH=skip" >&2; exit 1; }
+}
+
 postgres
 mosquitto_binary
 chromium_browser
+festival_voices

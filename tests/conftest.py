@@ -9,6 +9,7 @@ to skip them on a machine without PostgreSQL.
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -218,3 +219,18 @@ def recent_store(recent_db, tmp_path) -> Iterator[Store]:
     )
     yield store
     store.dispose()
+
+
+def copy_sqlite(url: str, target: Path) -> str:
+    """A private copy of the session's assistant store (SQLite's backup API: WAL included)."""
+    source = sqlite3.connect(url.removeprefix("sqlite:///"))
+    copy = sqlite3.connect(target)
+    with copy:
+        source.backup(copy)
+    source.close()
+    copy.close()
+    return f"sqlite:///{target}"
+
+
+# The voice and messaging doors, shared by tests/test_voice_channels.py and test_speech.py.
+from tests.voice_world import doors  # noqa: E402, F401

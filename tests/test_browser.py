@@ -11,10 +11,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sqlite3
 import threading
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -25,7 +23,7 @@ from shop.config import PROJECT_ROOT, Settings
 from shop.households import issue_token
 from shop.models import Product
 from shop.store import Store
-from tests.conftest import free_port
+from tests.conftest import copy_sqlite, free_port
 
 CHROMIUM = os.environ.get("DASH_CHROMIUM", "/usr/bin/chromium")
 SHOTS = PROJECT_ROOT / "test-artifacts" / "screenshots"
@@ -43,17 +41,6 @@ if shutil.which(CHROMIUM) is None:
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 pytestmark = pytest.mark.slow
-
-
-def copy_sqlite(url: str, target: Path) -> str:
-    """A private copy of the session's assistant store (SQLite's backup API: WAL included)."""
-    source = sqlite3.connect(url.removeprefix("sqlite:///"))
-    copy = sqlite3.connect(target)
-    with copy:
-        source.backup(copy)
-    source.close()
-    copy.close()
-    return f"sqlite:///{target}"
 
 
 @pytest.fixture(scope="module")
