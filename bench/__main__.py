@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-BENCHMARKS = ("resolution", "scans", "nlu", "speech")
+BENCHMARKS = ("resolution", "scans", "nlu", "speech", "recommender")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench import speech
 
             results["speech"] = speech.run()
+        elif name == "recommender":
+            from bench import recommender
+
+            results["recommender"] = recommender.run()
     out.write_text(json.dumps(results, indent=2) + "\n")
     console.print(summary(results))
     console.print(f"written to {out}")
@@ -119,6 +123,26 @@ def summary(results: dict) -> Table:
             "",
         )
         table.add_row("nlu", "intent weighted F1", f"{n['weighted_f1']:.3f}", "")
+    if "recommender" in results:
+        r = results["recommender"]
+        for key, label, target in (
+            ("brand_top1", "brand resolution top-1 (best baseline)", ">= 0.44"),
+            ("next_basket_recall10", "next basket Recall@10 (best baseline)", ""),
+        ):
+            if key in r:
+                table.add_row(
+                    "recommender, Complete Journey",
+                    label,
+                    f"{r[key]:.4f} ({r[key + '_best_baseline']:.4f})",
+                    target,
+                )
+        if "timing_auc14" in r:
+            table.add_row(
+                "time axis, Complete Journey",
+                "repurchase AUC@14, MAE days",
+                f"{r['timing_auc14']:.4f}, {r['timing_mae_days']}",
+                ">= 0.74",
+            )
     if "speech" in results:
         sp = results["speech"]
         for voice, v in sp["voices"].items():

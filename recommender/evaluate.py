@@ -368,22 +368,26 @@ def main(argv: list[str] | None = None) -> int:
     with console.status("loading Complete Journey"):
         data = from_completejourney()
     report = run_sections(data, options, sections, console)
-    text = json.dumps(report, indent=2)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text + "\n")
-    if args.plots:
+    write_report(report, args.json, args.plots)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def write_report(report: dict, json_path: Path | None, plots: Path | None) -> None:
+    """The JSON report and every section's plots (also used by `make bench`)."""
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(report, indent=2) + "\n")
+    if plots:
         from recommender.offers_eval import plot_offers
         from recommender.plots import plot_report
         from recommender.timing_eval import plot_timing
 
-        plot_report(report, args.plots)
+        plot_report(report, plots)
         if "repurchase_timing" in report:
-            plot_timing(report, args.plots)
+            plot_timing(report, plots)
         if "offers" in report:
-            plot_offers(report, args.plots)
-    print(text)
-    return 0
+            plot_offers(report, plots)
 
 
 if __name__ == "__main__":
