@@ -163,14 +163,16 @@ class ScanFastPath:
             return Ack(event.event_id, "error", error=why)
         household_id, mode, device_name, _ = device
         seen.add(event.device_id)
-        failure, product = None, None
+        failure, product, unknown = None, None, None
         if self._too_fast(event.device_id):
             failure = "too many scans in a minute; slow down"
         else:
             try:
-                product = self._product(conn, gtin.normalize(event.barcode or ""))
+                code = gtin.normalize(event.barcode or "")
+                product = self._product(conn, code)
                 if product is None:
                     failure = f"unknown barcode {event.barcode}; ask the assistant to identify it"
+                    unknown = code
             except InvalidInput as exc:
                 failure = exc.message
         status = "error" if failure else {"price": "priced", "list": "listed"}.get(mode, "added")
@@ -193,6 +195,10 @@ class ScanFastPath:
         ).rowcount
         if not claimed:
             return self._duplicate(conn, event)
+        if unknown:
+            # The household is asked in conversation what it was (bot/actions/scans.py).
+            self._note(conn, household_id, "scan_unknown", now,
+                       {"barcode": unknown, "device": device_name})  # fmt: skip
         if failure:
             return Ack(event.event_id, "error", error=failure)
         if status == "added" and not self._add(conn, household_id, device_name, product, event):
@@ -234,23 +240,28 @@ class ScanFastPath:
         if not added:
             return False
         self._touched_carts.add(cart_id)
+        payload = {
+            "product": product[1],
+            "price": round(product[2] / 100, 2),
+            "quantity": event.quantity,
+            "device": device_name,
+        }
+        self._note(conn, household_id, "scan_added", now, payload)
+        return True
+
+    def _note(self, conn: Connection, household_id: int, kind: str, now, payload: dict) -> None:  # noqa: ANN001
+        """An outbox row in the scan's own transaction (sent to the assistant later)."""
         conn.execute(
-            stmts["outbox"],
+            self._statements(conn)["outbox"],
             {
                 "household_id": household_id,
-                "kind": "scan_added",
+                "kind": kind,
                 "created_at": now,
                 "next_attempt_at": now,
                 "attempts": 0,
-                "payload": {
-                    "product": product[1],
-                    "price": round(product[2] / 100, 2),
-                    "quantity": event.quantity,
-                    "device": device_name,
-                },
+                "payload": payload,
             },
         )
-        return True
 
     def forget_writes(self) -> None:
         """After a rollback: cart ids created in it may not exist."""

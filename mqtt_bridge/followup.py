@@ -31,6 +31,7 @@ INTENT = "EXTERNAL_scanned"
 EVENTS = {
     "scan_added": (INTENT, {"scanned_product": "product", "device": "device"}),
     "reminder": ("EXTERNAL_reminder", {"category": "category", "product": "product"}),
+    "scan_unknown": ("EXTERNAL_unknown_scan", {"device": "device"}),
 }
 
 

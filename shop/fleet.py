@@ -3,6 +3,7 @@ but are not in the catalog, and how the offers perform. Plain queries over the s
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -88,6 +89,8 @@ class UnknownBarcode:
     scans: int
     households: int
     last_seen_at: datetime
+    #: What households said it was, when asked in conversation (the most common answer).
+    said_to_be: Product | None = None
 
 
 def unknown_barcodes(session: Session, limit: int = 50) -> list[UnknownBarcode]:
@@ -97,6 +100,7 @@ def unknown_barcodes(session: Session, limit: int = 50) -> list[UnknownBarcode]:
         select(
             ScanEvent.barcode,
             ScanEvent.household_id,
+            ScanEvent.product_id,
             func.count(),
             func.max(ScanEvent.received_at),
         )
@@ -105,11 +109,12 @@ def unknown_barcodes(session: Session, limit: int = 50) -> list[UnknownBarcode]:
             ScanEvent.barcode.is_not(None),
             or_(*(ScanEvent.error.like(p) for p in UNKNOWN_BARCODE_ERRORS)),
         )
-        .group_by(ScanEvent.barcode, ScanEvent.household_id)
+        .group_by(ScanEvent.barcode, ScanEvent.household_id, ScanEvent.product_id)
     ).all()
     known = set(session.execute(select(Product.gtin)).scalars())
     merged: dict[str, list] = {}
-    for raw, household, n, last in rows:
+    answers: dict[str, Counter] = {}
+    for raw, household, product_id, n, last in rows:
         try:
             code = gtin.normalize(raw)
         except InvalidInput:
@@ -120,8 +125,19 @@ def unknown_barcodes(session: Session, limit: int = 50) -> list[UnknownBarcode]:
         entry[0] += n
         entry[1].add(household)
         entry[2] = max(entry[2], last)
+        if product_id is not None:
+            answers.setdefault(code, Counter())[product_id] += n
     ranked = sorted(merged.items(), key=lambda kv: (-kv[1][0], -kv[1][2].timestamp()))
-    return [UnknownBarcode(code, n, len(h), last) for code, (n, h, last) in ranked[:limit]]
+    return [
+        UnknownBarcode(
+            code,
+            n,
+            len(h),
+            last,
+            session.get(Product, answers[code].most_common(1)[0][0]) if code in answers else None,
+        )
+        for code, (n, h, last) in ranked[:limit]
+    ]
 
 
 @dataclass(frozen=True)

@@ -151,7 +151,17 @@ def assistant_db(tmp_path_factory) -> str:
     with store.session() as s:
         seed_demo(s, TEST_PARAMS)
     store.dispose()
+    # A pristine copy: suites that start their own assistant start from the seeded state,
+    # whatever earlier tests did to this store.
+    seeded = Path(settings.database_url.removeprefix("sqlite:///"))
+    copy_sqlite(settings.database_url, seeded.with_name("pristine.db"))
     return settings.database_url
+
+
+def pristine(assistant_db: str, target: Path) -> str:
+    """A private copy of the assistant store as seeded (see ``assistant_db``)."""
+    source = Path(assistant_db.removeprefix("sqlite:///")).with_name("pristine.db")
+    return copy_sqlite(f"sqlite:///{source}", target)
 
 
 @pytest.fixture(scope="session")

@@ -74,6 +74,10 @@ def test_unknown_barcode_is_recorded_for_the_chat(world, kitchen):
     with world.store.session() as s:
         row = s.execute(select(ScanEvent).where(ScanEvent.event_id == "u1")).scalar_one()
         assert row.barcode == code and row.household_id == 1 and row.status == "error"
+        # ... and the assistant will ask the household what it was.
+        note = s.execute(select(OutboxMessage).order_by(OutboxMessage.id.desc())).scalars().first()
+        assert note.kind == "scan_unknown" and note.household_id == 1
+        assert note.payload == {"barcode": code, "device": "kitchen"}
 
 
 def test_price_check_mode_and_button(world):

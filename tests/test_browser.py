@@ -23,7 +23,7 @@ from shop.config import PROJECT_ROOT, Settings
 from shop.households import issue_token
 from shop.models import Product
 from shop.store import Store
-from tests.conftest import copy_sqlite, free_port
+from tests.conftest import free_port, pristine
 
 CHROMIUM = os.environ.get("DASH_CHROMIUM", "/usr/bin/chromium")
 SHOTS = PROJECT_ROOT / "test-artifacts" / "screenshots"
@@ -51,7 +51,7 @@ def site(trained_model, assistant_db, tmp_path_factory):
     from tests.mqtt_world import World
 
     tmp = tmp_path_factory.mktemp("browser")
-    url = copy_sqlite(assistant_db, tmp / "site.db")
+    url = pristine(assistant_db, tmp / "site.db")
     assistant = Assistant(
         AssistantConfig(
             model=trained_model,

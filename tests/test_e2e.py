@@ -10,6 +10,7 @@ import urllib.request
 import pytest
 
 from bot.runtime import Assistant, AssistantConfig
+from shop import carts
 from shop.api import create_app
 from shop.config import Settings
 from shop.households import issue_token
@@ -201,3 +202,52 @@ def test_time_axis_and_deals_by_chat(assistant):
         assistant, "4", "stop reminding me about coffee"
     )
     assert "Remind you about what?" in chat(assistant, "4", "remind me tomorrow")
+
+
+def test_an_unknown_scan_is_asked_about_and_identified(assistant, assistant_db):
+    """A barcode the catalog lacks: the bridge's outbox note makes the assistant ask what it
+    was; the household's answer adds the product and is recorded on the scan."""
+    from sqlalchemy import select
+
+    from mqtt_bridge.followup import FollowupOptions, OutboxSender
+    from shop.devices import add_device
+    from shop.models import OutboxMessage, ScanEvent
+
+    store = Store(Settings(database_url=assistant_db))
+    with store.session() as s:
+        device = add_device(s, 6, "pantry")
+        s.add(
+            ScanEvent(
+                device_id=device.id,
+                event_id="e2e-unknown",
+                kind="scan",
+                barcode="2912345678908",
+                quantity=1,
+                status="error",
+                error="unknown barcode 2912345678908; ask the assistant to identify it",
+                household_id=6,
+            )
+        )
+        s.add(
+            OutboxMessage(
+                household_id=6,
+                kind="scan_unknown",
+                payload={"barcode": "2912345678908", "device": "pantry"},
+            )
+        )
+    sender = OutboxSender(
+        store, FollowupOptions(rasa_url=assistant.url, token=assistant.cfg.auth_token)
+    )
+    assert sender.send_due() >= 1
+    tracker_url = f"{assistant.url}/conversations/6/tracker?token={assistant.cfg.auth_token}"
+    with urllib.request.urlopen(tracker_url, timeout=10) as res:
+        said = [e.get("text") or "" for e in json.load(res)["events"] if e["event"] == "bot"]
+    assert any("pantry scanner read a barcode I don't know" in t for t in said), said
+    reply = chat(assistant, "6", "it was milk")
+    assert "for the scan at" in reply, reply
+    with store.session() as s:
+        scan = s.execute(select(ScanEvent).where(ScanEvent.event_id == "e2e-unknown")).scalar_one()
+        assert scan.product_id is not None and scan.product_id == (
+            carts.get_cart(s, 6).lines[0].product_id
+        )
+    store.dispose()

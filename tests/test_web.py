@@ -17,7 +17,7 @@ from shop.api import create_app
 from shop.chat_tickets import chat_session_id, issue_ticket, verify_ticket
 from shop.devices import add_device
 from shop.households import check_voice_pin, issue_token, revoke_token
-from shop.models import Household, Offer, Preference, ScanEvent, utcnow
+from shop.models import Household, Offer, Preference, Product, ScanEvent, utcnow
 from shop.offer_engine import refresh
 from shop.web.dashboard import forecast_chart
 
@@ -281,6 +281,7 @@ def test_dashboard_shows_fleet_unknown_barcodes_and_offer_performance(web):
                     error=f"unknown barcode {barcode}; ask the assistant to identify it",
                     household_id=1,
                     received_at=now - timedelta(minutes=i),
+                    product_id=1 if i == 0 else None,  # the household said what it was
                 )
             )
         s.add(
@@ -298,6 +299,10 @@ def test_dashboard_shows_fleet_unknown_barcodes_and_offer_performance(web):
     page = client.get("/dashboard").text
     assert "kitchen" in page and "3 / 3" in page  # scans in the last hour / day
     assert page.index("2000000009995") < page.index("4006381333931")  # most scanned first
+    with store.session() as s:
+        said = s.get(Product, 1)
+        assert f"households say: {said.name}" in page
+        assert f'value="{said.price_cents / 100:.2f}"' in page  # the add form is prefilled
     assert re.search(r"<td>discovery</td><td>1</td><td>1</td>", page)
     assert 'id="forecast-chart"' in page and "brand_resolution.png" in page
     hours = client.get("/dashboard/scans.json").json

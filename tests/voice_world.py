@@ -21,7 +21,7 @@ from shop.links import link
 from shop.processes import port_open
 from shop.store import Store
 from tests.alexa_ca import CERT_URL, SKILL_ID, TestCA
-from tests.conftest import copy_sqlite, free_port
+from tests.conftest import free_port, pristine
 from tests.telegram_standin import TelegramStandIn
 
 TG_TOKEN = "123456:TEST-token"
@@ -31,7 +31,7 @@ TG_SECRET = "telegram-test-secret"
 @pytest.fixture(scope="session")
 def doors(trained_model, assistant_db, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("voice")
-    url = copy_sqlite(assistant_db, tmp / "voice.db")
+    url = pristine(assistant_db, tmp / "voice.db")
     ca = TestCA(now=datetime.now(timezone.utc))
     (tmp / "trust.pem").write_bytes(ca.root.public_bytes(serialization.Encoding.PEM))
     (tmp / "certs").mkdir()

@@ -128,6 +128,12 @@ class ShopAction(Action, ABC):
 
                     handle_pin(turn)
                     return turn.events
+                if (turn.pending or {}).get("type") == "identify_scan" and turn.who.household_id:
+                    # "paper towels", whatever intent it was taken for, says what was scanned.
+                    from bot.actions.scans import identify_scan
+
+                    if identify_scan(turn, turn.pending):
+                        return turn.events
                 self.handle(turn)
                 return turn.events
         except StoreUnavailable:
