@@ -44,7 +44,7 @@ def write_endpoints(cfg: AssistantConfig) -> Path:
     return path
 
 
-def _env(cfg: AssistantConfig) -> dict[str, str]:
+def process_env(cfg: AssistantConfig) -> dict[str, str]:
     return {
         **os.environ,
         "DASH_DATABASE_URL": cfg.database_url,
@@ -101,8 +101,8 @@ class Assistant:
 
     def start(self, timeout: float = 180.0) -> None:
         endpoints = write_endpoints(self.cfg)
-        self.group.spawn("actions", actions_command(self.cfg), _env(self.cfg))
-        self.group.spawn("rasa", rasa_command(self.cfg, endpoints), _env(self.cfg))
+        self.group.spawn("actions", actions_command(self.cfg), process_env(self.cfg))
+        self.group.spawn("rasa", rasa_command(self.cfg, endpoints), process_env(self.cfg))
         host = self.cfg.host
         actions = f"http://{host}:{self.cfg.actions_port}/health"
         rasa = f"http://{host}:{self.cfg.rasa_port}/status?token={self.cfg.auth_token}"

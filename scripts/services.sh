@@ -3,7 +3,8 @@
 # 127.0.0.1:5432 with the 'postgres' role reachable without a password, and the Mosquitto
 # binary (the MQTT tests start their own brokers on free ports with the shipped config), and
 # Debian's Chromium for the browser tests (Playwright drives it; it never downloads its own),
-# and Festival with two voices for the offline speech tests.
+# Festival with two voices for the offline speech tests, and Redis on 127.0.0.1:6379 (Rasa's
+# lock store in the scale-out test).
 # On Debian/Ubuntu as root it installs what is missing; otherwise it says what to do.
 set -euo pipefail
 
@@ -65,7 +66,22 @@ festival_voices() {
     echo "services: cannot install Festival here; install it, or set DASH_TEST_SPEECH=skip" >&2; exit 1; }
 }
 
+redis() {
+  if [ "${DASH_TEST_POSTGRES:-}" = skip ]; then return; fi  # the scale-out test needs both
+  if (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then echo "services: Redis ready on 127.0.0.1:6379"; return; fi
+  if ! have redis-server; then
+    echo "services: installing Redis (Debian package redis-server)"
+    apt_install redis-server || {
+      echo "services: cannot install Redis here; install it, or set DASH_TEST_POSTGRES=skip" >&2; exit 1; }
+  fi
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no >/dev/null
+  for _ in $(seq 1 20); do (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null && break; sleep 0.5; done
+  (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null || { echo "services: Redis did not start" >&2; exit 1; }
+  echo "services: Redis ready on 127.0.0.1:6379"
+}
+
 postgres
 mosquitto_binary
 chromium_browser
 festival_voices
+redis

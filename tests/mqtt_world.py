@@ -46,8 +46,11 @@ KETCHUP = "2000000001012"
 class World:
     """A store, a broker, devices and a bridge, for one test module."""
 
-    def __init__(self, tmp, database_url: str | None = None, *, seed: bool = True):
-        """``seed=False``: the store at ``database_url`` is already migrated and seeded."""
+    def __init__(
+        self, tmp, database_url: str | None = None, *, seed: bool = True, bridge: bool = True
+    ):
+        """``seed=False``: the store at ``database_url`` is already migrated and seeded;
+        ``bridge=False``: no in-process bridge (the caller runs its own workers)."""
         self.tmp = tmp
         settings = Settings(database_url=database_url or f"sqlite:///{tmp / 'bridge.db'}")
         if seed:
@@ -72,7 +75,7 @@ class World:
         conf.write_text(render_mosquitto_conf(self.port, tmp / "auth", tmp / "data", user=user))
         self.conf = conf
         self.start_broker()
-        self.bridge = self.start_bridge()
+        self.bridge = self.start_bridge() if bridge else None
 
     def start_broker(self):
         log = open(self.tmp / "mosquitto.log", "ab")  # noqa: SIM115 - the broker keeps it
@@ -113,7 +116,8 @@ class World:
         return bridge
 
     def close(self):
-        self.bridge.stop()
+        if self.bridge:
+            self.bridge.stop()
         self.broker.terminate()
         self.broker.wait(10)
         self.store.dispose()
