@@ -243,4 +243,6 @@ def copy_sqlite(url: str, target: Path) -> str:
 
 
 # The voice and messaging doors, shared by tests/test_voice_channels.py and test_speech.py.
+from tests.chat_helpers import chat, ctx, matcher  # noqa: E402, F401
 from tests.voice_world import doors  # noqa: E402, F401
+from tests.web_helpers import web  # noqa: E402, F401

@@ -6,9 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from rasa.shared.nlu.training_data.message import Message
-from rasa_sdk import Tracker
-from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from bot.actions.cart import (
@@ -27,83 +24,9 @@ from bot.actions.orders import ActionCancelOrder, ActionCheckout, ActionOrderSta
 from bot.actions.preferences import ActionSetPreference
 from bot.actions.products import ActionAskProduct
 from bot.actions.replenishment import ActionRunningLow
-from bot.components.catalog_matcher import CatalogMatcher
 from shop import carts
-from shop.mentions import CatalogSnapshot
 from shop.models import CartLine, Device, Household, Member, Order, Preference, Product, utcnow
-
-
-class Chat:
-    """One conversation: runs actions turn by turn and carries the slots between turns."""
-
-    def __init__(self, ctx: ShopContext, matcher: CatalogMatcher, sender: str, **metadata):
-        self.ctx, self.matcher, self.sender, self.metadata = ctx, matcher, sender, metadata
-        self.slots: dict = {"pending": None, "last_line": None}
-
-    def __call__(self, action_cls, text: str, entities: list[dict] | None = None) -> list[dict]:
-        message = Message(data={"text": text})
-        self.matcher.process([message])
-        latest = {
-            "text": text,
-            "entities": message.get("entities", []) + (entities or []),
-            "metadata": self.metadata,
-            "intent": {},
-        }
-        events = [
-            {"event": "user", "text": text, "input_channel": "rest", "metadata": self.metadata}
-        ]
-        tracker = Tracker(self.sender, dict(self.slots), latest, events, False, None, {}, None)
-        dispatcher = CollectingDispatcher()
-        for e in action_cls(self.ctx).run(dispatcher, tracker, {}):
-            if e.get("event") == "slot":
-                self.slots[e["name"]] = e["value"]
-        self.last = dispatcher.messages
-        return dispatcher.messages
-
-    def say(self, action_cls, text: str, entities: list[dict] | None = None) -> str:
-        return " | ".join(m.get("text") or "" for m in self(action_cls, text, entities))
-
-
-@pytest.fixture
-def ctx(sqlite_demo_store):
-    return ShopContext(sqlite_demo_store)
-
-
-@pytest.fixture
-def matcher(sqlite_demo_store, tmp_path):
-    with sqlite_demo_store.session() as s:
-        CatalogSnapshot.from_session(s).to_json(tmp_path / "catalog.json")
-    return CatalogMatcher({"catalog_path": str(tmp_path / "catalog.json")})
-
-
-@pytest.fixture
-def chat(ctx, matcher):
-    return Chat(ctx, matcher, "1")
-
-
-def cart_of(ctx, household=1):
-    with ctx.store.session() as s:
-        return [
-            (x.product.category_id, x.product.brand, x.quantity, x.source)
-            for x in carts.get_cart(s, household).lines
-        ]
-
-
-def usual(ctx, household, category):
-    """The household's most bought product in a category (the generator's favourite)."""
-    from sqlalchemy import func
-
-    from shop.models import Purchase
-
-    with ctx.store.session() as s:
-        return s.execute(
-            select(Product)
-            .join(Purchase, Purchase.product_id == Product.id)
-            .where(Purchase.household_id == household, Product.category_id == category)
-            .group_by(Product.id)
-            .order_by(func.count().desc())
-            .limit(1)
-        ).scalar_one_or_none()
+from tests.chat_helpers import Chat, cart_of, usual
 
 
 def test_order_adds_the_usual_and_says_why(chat, ctx):
@@ -350,62 +273,3 @@ def test_unclear_order_for_something_we_do_not_sell(ctx, matcher):
     assert cart_of(ctx) == []
     messages = chat(ActionNotUnderstood, "blorp")
     assert messages[0]["response"] == "utter_default"
-
-
-def test_spoken_pins():
-    from bot.actions.voice_pin import spoken_digits
-
-    assert spoken_digits("my pin is 1 2 3 4") == "1234"
-    assert spoken_digits("one two three four") == "1234"
-    assert spoken_digits("the code is four oh nine eight") == "4098"
-    assert spoken_digits("pin 2580") == "2580"
-    assert spoken_digits("no") == ""
-
-
-def _unknown_scan(ctx, household=1, minutes_ago=5):
-    from shop.devices import add_device
-    from shop.models import ScanEvent
-
-    with ctx.store.session() as s:
-        device = add_device(s, household, "kitchen")
-        event = ScanEvent(
-            device_id=device.id,
-            event_id="unknown-1",
-            kind="scan",
-            barcode="2912345678908",
-            quantity=1,
-            status="error",
-            error="unknown barcode 2912345678908; ask the assistant to identify it",
-            household_id=household,
-            received_at=utcnow() - timedelta(minutes=minutes_ago),
-        )
-        s.add(event)
-        s.flush()
-        return event.id
-
-
-def test_an_unknown_scan_is_identified_in_conversation(chat, ctx):
-    from bot.actions.scans import ActionUnknownScan
-    from shop.models import ScanEvent
-
-    assert "haven't read anything" in chat.say(ActionUnknownScan, "what did I scan")
-    scan_id = _unknown_scan(ctx)
-    reply = chat.say(ActionUnknownScan, "what was the thing I scanned")
-    assert "your kitchen scanner read a barcode I don't know (2912345678908)" in reply
-    assert chat.slots["pending"] == {"type": "identify_scan", "scan": scan_id}
-    product = usual(ctx, 1, "milk")
-    reply = chat.say(ActionAddToCart, "it was milk")
-    assert product.name in reply and "for the scan at" in reply and "told the store" in reply
-    assert cart_of(ctx) == [("milk", product.brand, 1, "chat")]
-    with ctx.store.session() as s:
-        assert s.get(ScanEvent, scan_id).product_id == product.id
-    assert "haven't read anything" in chat.say(ActionUnknownScan, "what did I scan")
-
-
-def test_moving_on_from_an_unknown_scan_question(chat, ctx):
-    from bot.actions.scans import ActionUnknownScan
-
-    _unknown_scan(ctx)
-    chat.say(ActionUnknownScan, "what did I scan")
-    reply = chat.say(ActionReadCart, "what's in my cart")
-    assert "empty" in reply.lower() and chat.slots["pending"] is None

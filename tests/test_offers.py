@@ -17,7 +17,7 @@ from shop.errors import InvalidInput, NotFound
 from shop.households import issue_token
 from shop.mentions import CatalogSnapshot
 from shop.models import Offer, Product, utcnow
-from tests.test_actions import Chat
+from tests.chat_helpers import Chat
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from shop.households import issue_token
 from shop.mentions import CatalogSnapshot
 from shop.models import OutboxMessage, Purchase, Reminder, utcnow
 from shop.replenishment import cycle_table, cycles, running_low
-from tests.test_actions import Chat
+from tests.chat_helpers import Chat
 
 TODAY = utcnow().date()
 #: Noon today: outside the default quiet hours (21-8 UTC).
