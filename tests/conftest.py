@@ -158,6 +158,26 @@ def assistant_db(tmp_path_factory) -> str:
     return settings.database_url
 
 
+def start_assistant(model: Path, database_url: str, tmp: Path, **options):  # noqa: ANN201
+    """The real Rasa and action servers on free loopback ports (bot.runtime.Assistant), logs
+    and recommender models under ``tmp``; ``options`` go to AssistantConfig."""
+    from bot.runtime import Assistant, AssistantConfig
+
+    assistant = Assistant(
+        AssistantConfig(
+            model=model,
+            database_url=database_url,
+            rasa_port=free_port(),
+            actions_port=free_port(),
+            log_dir=tmp / "logs",
+            models_dir=tmp / "models",
+            **options,
+        )
+    )
+    assistant.start(timeout=240)
+    return assistant
+
+
 def pristine(assistant_db: str, target: Path) -> str:
     """A private copy of the assistant store as seeded (see ``assistant_db``)."""
     source = Path(assistant_db.removeprefix("sqlite:///")).with_name("pristine.db")

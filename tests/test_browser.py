@@ -16,14 +16,13 @@ import uuid
 
 import pytest
 
-from bot.runtime import Assistant, AssistantConfig
 from shop import carts
 from shop.api import create_app
 from shop.config import PROJECT_ROOT, Settings
 from shop.households import issue_token
 from shop.models import Product
 from shop.store import Store
-from tests.conftest import free_port, pristine
+from tests.conftest import free_port, pristine, start_assistant
 
 CHROMIUM = os.environ.get("DASH_CHROMIUM", "/usr/bin/chromium")
 SHOTS = PROJECT_ROOT / "test-artifacts" / "screenshots"
@@ -52,18 +51,7 @@ def site(trained_model, assistant_db, tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("browser")
     url = pristine(assistant_db, tmp / "site.db")
-    assistant = Assistant(
-        AssistantConfig(
-            model=trained_model,
-            database_url=url,
-            rasa_port=free_port(),
-            actions_port=free_port(),
-            log_dir=tmp / "logs",
-            models_dir=tmp / "models",
-            secret_key=SECRET,
-        )
-    )
-    assistant.start(timeout=240)
+    assistant = start_assistant(trained_model, url, tmp, secret_key=SECRET)
     world = World(tmp / "mqtt", database_url=url, seed=False)
     settings = Settings(
         database_url=url, secret_key=SECRET, rasa_public_url=assistant.url, models_dir=tmp

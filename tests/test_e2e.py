@@ -9,29 +9,20 @@ import urllib.request
 
 import pytest
 
-from bot.runtime import Assistant, AssistantConfig
+from bot.runtime import Assistant
 from shop import carts
 from shop.api import create_app
 from shop.config import Settings
 from shop.households import issue_token
 from shop.store import Store
-from tests.conftest import free_port
+from tests.conftest import free_port, start_assistant
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def assistant(trained_model, assistant_db, tmp_path_factory):
-    cfg = AssistantConfig(
-        model=trained_model,
-        database_url=assistant_db,
-        rasa_port=free_port(),
-        actions_port=free_port(),
-        log_dir=tmp_path_factory.mktemp("logs"),
-        models_dir=tmp_path_factory.mktemp("models"),
-    )
-    running = Assistant(cfg)
-    running.start(timeout=240)
+    running = start_assistant(trained_model, assistant_db, tmp_path_factory.mktemp("e2e"))
     yield running
     running.stop()
 

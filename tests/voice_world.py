@@ -14,14 +14,13 @@ from datetime import datetime, timezone
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from bot.runtime import Assistant, AssistantConfig
 from shop.config import PROJECT_ROOT, Settings
 from shop.households import issue_token
 from shop.links import link
 from shop.processes import port_open
 from shop.store import Store
 from tests.alexa_ca import CERT_URL, SKILL_ID, TestCA
-from tests.conftest import free_port, pristine
+from tests.conftest import free_port, pristine, start_assistant
 from tests.telegram_standin import TelegramStandIn
 
 TG_TOKEN = "123456:TEST-token"
@@ -37,25 +36,19 @@ def doors(trained_model, assistant_db, tmp_path_factory):
     (tmp / "certs").mkdir()
     (tmp / "certs" / (hashlib.sha256(CERT_URL.encode()).hexdigest() + ".pem")).write_bytes(ca.pem())
     telegram = TelegramStandIn(TG_TOKEN)
-    assistant = Assistant(
-        AssistantConfig(
-            model=trained_model,
-            database_url=url,
-            rasa_port=free_port(),
-            actions_port=free_port(),
-            log_dir=tmp / "logs",
-            models_dir=tmp / "models",
-            env={
-                "DASH_ALEXA_SKILL_ID": SKILL_ID,
-                "DASH_ALEXA_TRUST_PEM": str(tmp / "trust.pem"),
-                "DASH_ALEXA_CERT_DIR": str(tmp / "certs"),
-                "DASH_TELEGRAM_TOKEN": TG_TOKEN,
-                "DASH_TELEGRAM_SECRET": TG_SECRET,
-                "DASH_TELEGRAM_API_URL": telegram.url,
-            },
-        )
+    assistant = start_assistant(
+        trained_model,
+        url,
+        tmp,
+        env={
+            "DASH_ALEXA_SKILL_ID": SKILL_ID,
+            "DASH_ALEXA_TRUST_PEM": str(tmp / "trust.pem"),
+            "DASH_ALEXA_CERT_DIR": str(tmp / "certs"),
+            "DASH_TELEGRAM_TOKEN": TG_TOKEN,
+            "DASH_TELEGRAM_SECRET": TG_SECRET,
+            "DASH_TELEGRAM_API_URL": telegram.url,
+        },
     )
-    assistant.start(timeout=240)
     store = Store(Settings(database_url=url))
     with store.session() as s:
         link(s, "assist", "satellite-bedroom", 2, member=None)

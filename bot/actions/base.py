@@ -97,6 +97,23 @@ class Turn:
         self.events.append(SlotSet("last_line", line_id))
 
 
+def answer_pending(turn: Turn) -> bool:
+    """While the assistant waits for a voice PIN or for what an unknown scan was, the next
+    utterance answers that, whatever intent it was taken for ("four three two one", "paper
+    towels"). False: nothing such is pending, or the turn moved on; handle it as usual."""
+    kind = (turn.pending or {}).get("type")
+    if kind == "voice_pin":
+        from bot.actions.voice_pin import handle_pin
+
+        handle_pin(turn)
+        return True
+    if kind == "identify_scan":
+        from bot.actions.scans import identify_scan
+
+        return identify_scan(turn, turn.pending)
+    return False
+
+
 class ShopAction(Action, ABC):
     #: Actions that change a household's cart or orders need to know the household.
     needs_household = True
@@ -122,18 +139,8 @@ class ShopAction(Action, ABC):
                 if self.needs_household and turn.who.household_id is None:
                     turn.say(link_first(turn.who.channel, tracker.sender_id))
                     return []
-                if (turn.pending or {}).get("type") == "voice_pin" and turn.who.household_id:
-                    # Whatever intent "four three two one" was taken for, it answers the PIN.
-                    from bot.actions.voice_pin import handle_pin
-
-                    handle_pin(turn)
+                if turn.who.household_id and answer_pending(turn):
                     return turn.events
-                if (turn.pending or {}).get("type") == "identify_scan" and turn.who.household_id:
-                    # "paper towels", whatever intent it was taken for, says what was scanned.
-                    from bot.actions.scans import identify_scan
-
-                    if identify_scan(turn, turn.pending):
-                        return turn.events
                 self.handle(turn)
                 return turn.events
         except StoreUnavailable:
