@@ -40,7 +40,7 @@ $(BROKER_STAMP): requirements-broker.lock
 	@touch $(BROKER_STAMP)
 
 demo: venv $(BROKER_STAMP) ## Set up on first run, then run store API, assistant, broker and bridge (Ctrl-C stops)
-	$(BIN)/dash demo
+	$(BIN)/dash demo $(DEMO_ARGS)
 
 test: venv $(BROKER_STAMP) services lint ## Run the whole test suite (starts PostgreSQL if needed)
 	$(BIN)/pytest

@@ -16,7 +16,17 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-BENCHMARKS = ("resolution", "scans", "nlu", "speech", "recommender")
+BENCHMARKS = (
+    "turns",
+    "startup",
+    "resolution",
+    "catalog_scale",
+    "training",
+    "scans",
+    "nlu",
+    "speech",
+    "recommender",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,7 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     for name in args.only or BENCHMARKS:
         console.print(f"[bold]benchmark:[/bold] {name}")
-        if name == "resolution":
+        if name in ("turns", "startup", "catalog_scale", "training"):
+            import importlib
+
+            results[name] = importlib.import_module(f"bench.{name}").run()
+        elif name == "resolution":
             from bench import resolution
 
             results["resolution"] = resolution.run()
@@ -159,7 +173,75 @@ def summary(results: dict) -> Table:
             str(sp["out_of_scope_turned_into_orders"]),
             "0",
         )
+    _latency_rows(table, results)
     return table
+
+
+def _latency_rows(table: Table, results: dict) -> None:
+    """Turn latency, start-up, resolution at scale and training cost (issue 9's figures)."""
+    if "turns" in results:
+        t = results["turns"]
+        for who in ("dash", "rasa_init"):
+            r = t[who]
+            seq, con, long = r["sequential"], r["concurrent_4"], r["long_conversation"]
+            target = who == "dash"
+            table.add_row(
+                f"turns, {who.replace('_', ' ')}",
+                "sequential p50 / p90 / p99 ms, msg/s",
+                f"{seq['p50']} / {seq['p90']} / {seq['p99']}, {seq['messages_per_s']}",
+                "p50 < 40, p99 < 100" if target else "",
+            )
+            table.add_row(
+                f"turns, {who.replace('_', ' ')}",
+                "4 concurrent p50 / p99 ms, msg/s",
+                f"{con['p50']} / {con['p99']}, {con['messages_per_s']}",
+                "",
+            )
+            table.add_row(
+                f"turns, {who.replace('_', ' ')}",
+                f"turn {long['turns']} / turn 1 (median of 10)",
+                f"{long['growth']}x ({long['first_10_median_ms']} -> "
+                f"{long['last_10_median_ms']} ms)",
+                "<= 1.5x" if target else "",
+            )
+            table.add_row(
+                f"turns, {who.replace('_', ' ')}",
+                "Rasa start-up s, Rasa RSS MB",
+                f"{r['servers']['start_up_s']}, {r['servers']['rasa']['rss_mb']}",
+                "",
+            )
+    if "startup" in results:
+        for run in ("first_run", "restart"):
+            r = results["startup"][run]
+            table.add_row(
+                "make demo",
+                f"{run.replace('_', ' ')}: first answer s, all services s",
+                f"{r['first_answer_s']}, {r['all_services_up_s']}",
+                "first answer < 30 s" if run == "restart" else "",
+            )
+    if "catalog_scale" in results:
+        c = results["catalog_scale"]
+        for key, label in (
+            ("indexed", "matcher (trigram index)"),
+            ("every_term", "matcher scoring every term"),
+            ("naive_wratio", "naive WRatio loop"),
+        ):
+            r = c[key]
+            table.add_row(
+                "resolution, 92k catalog",
+                f"{label}: p50 / p99 ms, accuracy",
+                f"{r['p50']} / {r['p99']}, {r['accuracy']}",
+                "p99 < 5 ms" if key == "indexed" else "",
+            )
+    if "training" in results:
+        for key in ("lightfm", "als"):
+            r = results["training"][key]
+            table.add_row(
+                "training, full Complete Journey",
+                f"{key}: seconds, peak MB above data",
+                f"{r['train_s']}, {r['peak_above_loaded_data_mb']}",
+                "",
+            )
 
 
 if __name__ == "__main__":

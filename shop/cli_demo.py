@@ -81,7 +81,6 @@ def demo(
 
         click.echo("training the recommender on the demo history ...")
         _train_recommender(ctx)
-    _refresh_offers(ctx)
     assistant = scanners = assist = None
     device_line = ""
     try:
@@ -105,7 +104,10 @@ def demo(
                 )
             )
             click.echo("starting the Rasa server and the action server ...")
-            assistant.start()
+            assistant.launch()  # it loads for 15-20 s: refresh the offers meanwhile
+        _refresh_offers(ctx)
+        if assistant:
+            assistant.wait_ready()
             assist, assist_port = _start_assist(settings, assistant, assist_port)
         if not no_scanners:
             scanners, device_line = _start_scanners(ctx, assistant, mqtt_port)

@@ -14,9 +14,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 from rapidfuzz import fuzz, process
+
+from shop.gram_index import MIN_SIZE, GramIndex, trigrams
 
 #: A match at or above this score is taken; below it the caller should ask.
 CONFIDENT = 85.0
@@ -24,6 +28,8 @@ CONFIDENT = 85.0
 MINIMUM = 70.0
 #: A match over several words this strong hides matches of the words inside it.
 DOMINANT = 88.0
+#: Large catalogs: candidate terms per mention (shop.gram_index).
+POOL_SIZE = 256
 
 FILLER = set(
     """a an the some of for me my our please pls add buy order get need want more another
@@ -53,6 +59,7 @@ def normalize(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+@lru_cache(maxsize=65536)
 def sound_key(text: str) -> str:
     """A rough English sound key: similar-sounding spellings collapse to one string."""
     s = normalize(text).replace(" ", "")
@@ -113,13 +120,16 @@ class CatalogSnapshot:
     categories: list[SnapshotCategory]
     products: list[SnapshotProduct]
 
-    def to_json(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def to_json_text(self) -> str:
         data = {
             "categories": [asdict(c) for c in self.categories],
             "products": [asdict(p) for p in self.products],
         }
-        path.write_text(json.dumps(data), encoding="utf-8")
+        return json.dumps(data)
+
+    def to_json(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.to_json_text(), encoding="utf-8")
 
     @classmethod
     def from_json(cls, path: Path) -> CatalogSnapshot:
@@ -193,8 +203,63 @@ def _widen(hit: _Hit, brand_hits: list[_Hit]) -> str:
     return hit.words
 
 
+@lru_cache(maxsize=65536)
+def _spelling_grams(plain: str, joined: str, key: str) -> frozenset[str]:
+    """The trigrams of a text's three spellings (sound-key trigrams marked apart)."""
+    return trigrams(plain) | trigrams(joined) | {"~" + g for g in trigrams(key)}
+
+
+@dataclass
+class _Choices:
+    """The terms one spelling of a mention is scored against; for large catalogs also, per
+    query, every (term id, score) of 70 or more, best first, computed in one batch."""
+
+    texts: list[str]
+    found: dict[str, list[tuple[int, float]]] | None = None
+
+    def best(self, query: str, cutoff: float, limit: int = 8) -> list[tuple[int, float]]:
+        """(term id, score) of the ``limit`` best terms scoring ``cutoff`` or more."""
+        if self.found is None:
+            found = process.extract(
+                query, self.texts, scorer=fuzz.ratio, limit=limit, score_cutoff=cutoff
+            )
+            return [(j, score) for _t, score, j in found]
+        return [hit for hit in self.found.get(query, ()) if hit[1] >= cutoff][:limit]
+
+    @classmethod
+    def scored(cls, queries: list[str], texts: list[str], ids: np.ndarray) -> _Choices:
+        matrix = process.cdist(
+            queries, texts, scorer=fuzz.ratio, score_cutoff=MINIMUM, dtype=np.float64
+        )
+        # The 8 best of each row, best first (ties: catalog order), as ``extract`` gives them.
+        top = np.argsort(-matrix, axis=1, kind="stable")[:, :8]
+        scores = np.take_along_axis(matrix, top, axis=1)
+        found = {
+            query: [
+                (int(ids[c]), float(v))
+                for c, v in zip(top[r].tolist(), scores[r].tolist(), strict=True)
+                if v > 0
+            ]
+            for r, query in enumerate(queries)
+        }
+        return cls(texts, found)
+
+
+def _dominated(hit: _Hit, strong: set[tuple[int, int, frozenset[str]]]) -> bool:
+    """A strong match over more words, for other categories, contains this one."""
+    cats = None
+    for start, end, categories in strong:
+        if start <= hit.start and hit.end <= end and end - start > hit.end - hit.start:
+            cats = cats if cats is not None else frozenset(hit.term.category_ids)
+            if categories != cats:
+                return True
+    return False
+
+
 class MentionMatcher:
-    def __init__(self, snapshot: CatalogSnapshot) -> None:
+    def __init__(self, snapshot: CatalogSnapshot, indexed: bool | None = None) -> None:
+        """``indexed``: search the terms through trigram indexes (default: when the catalog
+        is large, see shop.gram_index) or always score every term (False)."""
         self.categories = {c.id: c for c in snapshot.categories}
         terms: dict[tuple[str, str, int | None], Term] = {}
 
@@ -222,73 +287,109 @@ class MentionMatcher:
         self._plain = [t.text for t in self.terms]
         self._joined = [t.text.replace(" ", "") for t in self.terms]
         self._sound = [sound_key(t.text) for t in self.terms]
+        self._lists = {"plain": self._plain, "joined": self._joined, "sound": self._sound}
+        if indexed is None:
+            indexed = len(self.terms) >= MIN_SIZE
+        # Large catalogs: each mention is scored against a pool of candidate terms only.
+        self._index = (
+            GramIndex(
+                [
+                    _spelling_grams(p, j, k)
+                    for p, j, k in zip(self._plain, self._joined, self._sound, strict=True)
+                ]
+            )
+            if indexed
+            else None
+        )
+        self._arrays = {name: np.array(texts, dtype=object) for name, texts in self._lists.items()}
+        self._by_joined: dict[str, list[int]] = {}
+        self._by_sound: dict[str, list[int]] = {}
+        for i, (joined, key) in enumerate(zip(self._joined, self._sound, strict=True)):
+            self._by_joined.setdefault(joined, []).append(i)
+            self._by_sound.setdefault(key, []).append(i)
+
+    @property
+    def indexed(self) -> bool:
+        """Whether mentions are scored against candidate pools (large catalogs)."""
+        return self._index is not None
 
     @classmethod
     def from_session(cls, session) -> MentionMatcher:  # noqa: ANN001
         return cls(CatalogSnapshot.from_session(session))
 
-    def _span_hits(self, span: str, start: int, end: int) -> list[_Hit]:
+    def _choices(self, spans: list[str]) -> dict[str, _Choices]:
+        """What each spelling's spans are scored against: every term, or (large catalogs) the
+        terms whose trigrams are most present in the mention's spans, all spans scored in one
+        rapidfuzz ``cdist`` call per spelling."""
+        if self._index is None:
+            return {name: _Choices(texts) for name, texts in self._lists.items()}
+        grams: set[str] = set()
+        for span in spans:
+            grams |= _spelling_grams(span, span.replace(" ", ""), sound_key(span))
+        pool = np.sort(self._index.contained(grams, POOL_SIZE))
+        queries = {
+            "plain": sorted(set(spans)),
+            "joined": sorted({s.replace(" ", "") for s in spans}),
+            "sound": sorted({sound_key(s) for s in spans} - {""}),
+        }
+        return {
+            name: _Choices.scored(queries[name], texts[pool].tolist(), pool)
+            for name, texts in self._arrays.items()
+        }
+
+    def _span_hits(
+        self, span: str, start: int, end: int, choices: dict[str, _Choices]
+    ) -> list[_Hit]:
+        def extract(name: str, query: str, cutoff: float) -> list[tuple[int, float]]:
+            return choices[name].best(query, cutoff)
+
         joined = span.replace(" ", "")
         if len(joined) <= 3:  # "tp", "oj", "tea": exact only
-            return [
-                _Hit(self.terms[i], 100.0, start, end)
-                for i, text in enumerate(self._joined)
-                if text == joined
-            ]
+            return [_Hit(self.terms[i], 100.0, start, end) for i in self._by_joined.get(joined, [])]
         key = sound_key(span)
         if len(joined) <= 5:
             # Short words: one-letter slips change a ratio a lot ("milc" vs "milk" is 75), so
             # take close spellings (88+) and exact sound-alikes of three or more consonants.
-            hits = {
-                idx: score
-                for _t, score, idx in process.extract(
-                    joined, self._joined, scorer=fuzz.ratio, limit=8, score_cutoff=88.0
-                )
-            }
+            hits = dict(extract("joined", joined, 88.0))
             if len(key) >= 3:
-                for idx, other in enumerate(self._sound):
-                    if other == key and abs(len(self._joined[idx]) - len(joined)) <= 1:
+                for idx in self._by_sound.get(key, []):
+                    if abs(len(self._joined[idx]) - len(joined)) <= 1:
                         hits[idx] = max(hits.get(idx, 0.0), 90.0)
             return [_Hit(self.terms[i], s, start, end) for i, s in hits.items()]
         best: dict[int, float] = {}
-        for choices, query, scale in (
-            (self._plain, span, 1.0),
-            (self._joined, joined, 1.0),
-            (self._sound, key, 0.92),
+        for name, query, scale in (
+            ("plain", span, 1.0),
+            ("joined", joined, 1.0),
+            ("sound", key, 0.92),
         ):
             if not query:
                 continue
-            for _text, score, idx in process.extract(
-                query, choices, scorer=fuzz.ratio, limit=8, score_cutoff=MINIMUM / scale
-            ):
+            for idx, score in extract(name, query, MINIMUM / scale):
                 best[idx] = max(best.get(idx, 0.0), score * scale)
         return [_Hit(self.terms[i], s, start, end) for i, s in best.items() if s >= MINIMUM]
 
     def hits(self, text: str) -> list[_Hit]:
         words = normalize(text).split()
+        spans = [
+            (" ".join(words[i:j]), i, j)
+            for i in range(len(words))
+            if not (words[i] in FILLER or _NUMBER.match(words[i]))
+            for j in range(i + 1, min(i + 5, len(words)) + 1)
+        ]
+        choices = self._choices([span for span, _i, _j in spans])
         out: list[_Hit] = []
-        for i in range(len(words)):
-            if words[i] in FILLER or _NUMBER.match(words[i]):
-                continue
-            for j in range(i + 1, min(i + 5, len(words)) + 1):
-                span = " ".join(words[i:j])
-                for hit in self._span_hits(span, i, j):
-                    hit.words = span
-                    out.append(hit)
+        for span, i, j in spans:
+            for hit in self._span_hits(span, i, j, choices):
+                hit.words = span
+                out.append(hit)
         # "penut butter" is peanut butter, not butter: a strong match over more words hides
         # the matches of the words inside it.
-        strong = [h for h in out if h.score >= DOMINANT and h.term.kind != "brand"]
-        return [
-            h
-            for h in out
-            if not any(
-                g.start <= h.start
-                and h.end <= g.end
-                and (g.end - g.start) > (h.end - h.start)
-                and set(g.term.category_ids) != set(h.term.category_ids)
-                for g in strong
-            )
-        ]
+        strong = {
+            (g.start, g.end, frozenset(g.term.category_ids))
+            for g in out
+            if g.score >= DOMINANT and g.term.kind != "brand"
+        }
+        return [h for h in out if not _dominated(h, strong)]
 
     def match(self, text: str) -> Match:
         """The most likely category (with brand or product if named) for a mention."""

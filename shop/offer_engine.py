@@ -20,7 +20,7 @@ from shop import offers
 from shop.config import Settings
 from shop.models import Offer, utcnow
 from shop.recommend_data import store_data
-from shop.replenishment import running_low
+from shop.replenishment import cycle_table, running_low
 
 #: Only rarely bought usuals get a "due" discount: a weekly staple sells at full price anyway.
 DUE_OFFER_MIN_INTERVAL = 28
@@ -59,8 +59,9 @@ def suggestions(
         if first is not None and first > 1:
             items.insert(1, items.pop(first))
     timing = getattr(models, "timing", None)
+    table = cycle_table(session, now, timing)  # once: it pools every household's purchases
     for h in ids:
-        for cycle in running_low(session, h, now, timing, horizon_days=3):
+        for cycle in running_low(session, h, now, timing, horizon_days=3, table=table):
             if cycle.interval_days >= DUE_OFFER_MIN_INTERVAL and cycle.usual_product_id:
                 due = offers.Suggestion(cycle.usual_product_id, "due", "your usual is due")
                 out[h].insert(1, due)
@@ -79,7 +80,14 @@ def refresh(
     now = now or utcnow()
     offers.expire(session, now)
     ids = list(household_ids) if household_ids is not None else offers.household_ids(session)
-    made = {}
+    # Households whose offers are all still open need no new suggestions (a restart of the
+    # demo computes none, instead of ranking the whole shop again).
+    open_counts = offers.open_counts(session)
+    ids = [h for h in ids if open_counts.get(h, 0) < settings.offers_per_household]
+    made: dict[int, list[Offer]] = {h: [] for h in ids}
+    if not ids:
+        offers.refresh_generic(session, now)
+        return made
     for h, items in suggestions(session, ids, now, models, settings.offers_per_household).items():
         made[h] = offers.create_offers(session, h, items, settings, now)
     offers.refresh_generic(session, now)

@@ -259,5 +259,15 @@ def to_present(
     return None
 
 
+def open_counts(session: Session) -> dict[int, int]:
+    """Open offers per household."""
+    rows = session.execute(
+        select(Offer.household_id, func.count())
+        .where(Offer.status == "open", Offer.household_id.is_not(None))
+        .group_by(Offer.household_id)
+    ).all()
+    return {int(h): int(n) for h, n in rows}
+
+
 def household_ids(session: Session) -> list[int]:
     return list(session.execute(select(Household.id).order_by(Household.id)).scalars())

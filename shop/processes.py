@@ -20,14 +20,16 @@ class ProcessGroup:
         self.log_dir = log_dir
         self.procs: list[subprocess.Popen] = []
 
-    def spawn(self, name: str, cmd: list[str], env: dict[str, str]) -> subprocess.Popen:
+    def spawn(
+        self, name: str, cmd: list[str], env: dict[str, str], cwd: Path = PROJECT_ROOT
+    ) -> subprocess.Popen:
         out = subprocess.DEVNULL
         if self.log_dir:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             out = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - the child keeps it
         proc = subprocess.Popen(
             cmd,
-            cwd=PROJECT_ROOT,
+            cwd=cwd,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -73,6 +73,12 @@ def test_order_by_chat_lands_in_the_store(assistant, api):
     assert "Shall I place it?" in chat(assistant, "1", "check out")
     assert get(f"{base}/api/households/1/orders", token)["orders"] == []  # not without a yes
     assert "placed" in chat(assistant, "1", "yes")
+    # The order ends the conversation session (Rasa re-reads a session every turn, so long
+    # conversations would slow down): the tracker's last events are a fresh session.
+    url = f"{assistant.url}/conversations/1/tracker?token={assistant.cfg.auth_token}"
+    with urllib.request.urlopen(url, timeout=10) as res:
+        events = [e["event"] for e in json.load(res)["events"]]
+    assert events[-3:] == ["action", "session_started", "action"], events[-6:]
     orders = get(f"{base}/api/households/1/orders", token)["orders"]
     assert len(orders) == 1 and orders[0]["lines"][0]["quantity"] == 2
     assert orders[0]["lines"][0]["product"]["category"]["id"] == "ketchup"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rasa_sdk.events import FollowupAction
 from sqlalchemy import select
 
 from bot.actions.base import ShopAction, Turn
@@ -68,6 +69,10 @@ def place_order(turn: Turn, pending: dict | None = None) -> None:
     )
     turn.set_pending(None)
     turn.set_last_line(None)
+    # A new conversation session per order: the order closes the topic, and Rasa's policies
+    # re-read the whole session every turn (a 200-turn conversation would otherwise answer
+    # ever slower). The cart and orders live in the store, so nothing is lost.
+    turn.events.append(FollowupAction("action_session_start"))
     turn.say(
         f"Done! Order {order.id} is placed, {money(order.total_cents, False)}.",
         voice=f"Done. Your order is placed, {money(order.total_cents, True)}.",

@@ -29,6 +29,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from shop.gram_index import settle_gc
 from shop.mentions import CONFIDENT, MINIMUM, CatalogSnapshot, MentionMatcher
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,8 @@ class CatalogMatcher(GraphComponent, EntityExtractorMixin):
         if self._matcher is None or mtime != self._mtime:
             self._matcher = MentionMatcher(CatalogSnapshot.from_json(self._path))
             self._mtime = mtime
+            if self._matcher.indexed:
+                settle_gc()
         return self._matcher
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

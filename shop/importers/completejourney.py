@@ -136,6 +136,7 @@ def import_completejourney(
 ) -> ImportStats:
     """Load the data set (or ``households`` of its households, for quick trials)."""
     frames = frames or load_frames()
+    n_categories, n_products = import_catalog(session, frames, progress=progress)
     products = _with_missing_products(frames["products"], frames["transactions"])
     tx = frames["transactions"]
     demo = frames["demographics"].set_index("household_id")
@@ -143,14 +144,22 @@ def import_completejourney(
         keep = np.sort(tx["household_id"].unique())[:households]
         tx = tx[tx["household_id"].isin(keep)]
     tx = tx.merge(products[["product_id", "product_type"]], on="product_id", how="left")
-
-    cat_ids = category_ids(products["product_type"].map(_type_key).tolist())
-    n_categories = _import_categories(session, products, frames["transactions"], cat_ids)
-    n_products = _import_products(session, products, frames["transactions"], cat_ids, progress)
     household_ids = np.sort(tx["household_id"].unique())
     _import_households(session, household_ids, demo)
     n_purchases = _import_purchases(session, tx, household_ids, progress)
     return ImportStats(n_categories, n_products, len(household_ids), n_purchases)
+
+
+def import_catalog(
+    session: Session, frames: dict[str, pd.DataFrame], *, progress: bool = True
+) -> tuple[int, int]:
+    """Only the categories and products (the catalog benchmark needs no households)."""
+    products = _with_missing_products(frames["products"], frames["transactions"])
+    cat_ids = category_ids(products["product_type"].map(_type_key).tolist())
+    n_categories = _import_categories(session, products, frames["transactions"], cat_ids)
+    return n_categories, _import_products(
+        session, products, frames["transactions"], cat_ids, progress
+    )
 
 
 def _with_missing_products(products: pd.DataFrame, tx: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,86 @@
+"""LightFM training time and peak memory on the full Complete Journey data, beside `implicit`
+ALS on the same household x product matrix.
+
+Each model trains in its own child process (``python -m bench.training lightfm|als``), so its
+peak resident memory is its own: the figure is the peak during training minus the resident
+memory once the data set is loaded. LightFM is Dash's hybrid as `dash train` fits it (WARP,
+32 components, 10 epochs, demographic and product features, 2 threads); ALS is the evaluation's
+baseline (64 factors, 15 iterations, 2 threads). Both see every transaction of the data set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.startup import rss_mb
+
+
+def child(which: str) -> dict:
+    import numpy as np
+
+    from recommender.als import _fit_als
+    from recommender.baselines import _basket_lines, _weighted_matrix
+    from recommender.data import from_completejourney
+    from recommender.hybrid import HybridSettings, train_hybrid
+
+    data = from_completejourney()
+    users, counts, items = _weighted_matrix(_basket_lines(data.purchases), 1.0)
+    # Reset the peak (VmHWM) so that it measures training, not loading the data set.
+    Path("/proc/self/clear_refs").write_text("5")
+    before = rss_mb(os.getpid())["rss_mb"]
+    start = time.perf_counter()
+    if which == "lightfm":
+        settings = HybridSettings()
+        train_hybrid(data.purchases, data.products, data.households, settings, progress=False)
+        params = {"components": settings.components, "epochs": settings.epochs}
+    else:
+        counts.data = np.log1p(counts.data)
+        _fit_als(counts.astype(np.float32), factors=64, iterations=15, random_state=42)
+        params = {"factors": 64, "iterations": 15}
+    seconds = time.perf_counter() - start
+    peak = rss_mb(os.getpid())["peak_rss_mb"]
+    return {
+        "train_s": round(seconds, 1),
+        "peak_rss_mb": peak,
+        "peak_above_loaded_data_mb": round(peak - before, 1),
+        "params": params,
+        "matrix": {"households": len(users), "products": len(items), "nonzero": counts.nnz},
+    }
+
+
+def run() -> dict:
+    out: dict = {
+        "workload": (
+            f"full Complete Journey ({os.cpu_count()} cores, 2 threads each): every transaction"
+            " as a household x product matrix (baskets per pair); each model in its own process"
+        ),
+        "cores": os.cpu_count(),
+    }
+    for which in ("lightfm", "als"):
+        print(f"training {which} on the full data set ...", flush=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.training", which],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )
+        out[which] = json.loads(done.stdout.strip().splitlines()[-1])
+    out["ratio_lightfm_over_als"] = {
+        "train_s": round(out["lightfm"]["train_s"] / out["als"]["train_s"], 2),
+        "peak_above_loaded_data_mb": round(
+            out["lightfm"]["peak_above_loaded_data_mb"]
+            / max(out["als"]["peak_above_loaded_data_mb"], 0.1),
+            2,
+        ),
+    }
+    return out
+
+
+if __name__ == "__main__":
+    print(json.dumps(child(sys.argv[1])))
