@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         "platform": platform.platform(),
         "run_at": datetime.now(timezone.utc).isoformat(),
     }
-    console = Console()
+    console = Console(width=max(Console().width, 150))
     for name in args.only or BENCHMARKS:
         console.print(f"[bold]benchmark:[/bold] {name}")
         if name in ("turns", "startup", "catalog_scale", "training"):

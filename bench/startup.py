@@ -75,7 +75,12 @@ def demo_run(tmp: Path, label: str, timeout: float = 900) -> dict:
             if first_answer is None and answered(webhook):
                 first_answer = time.perf_counter() - start
             for line in Path(log.name).read_text(errors="replace").splitlines():
-                if line.strip() and not line.startswith(" ") and "%|" not in line:
+                if (
+                    line[:1].isalpha()
+                    and "%|" not in line
+                    and "Warning" not in line
+                    and not line.startswith("Implementing")
+                ):
                     phases.setdefault(line[:70], round(time.perf_counter() - start, 1))
             if banner is None and "Dash demo is running (Ctrl-C stops it)" in phases:
                 banner = time.perf_counter() - start
