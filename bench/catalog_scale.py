@@ -27,8 +27,9 @@ from tqdm import tqdm
 
 from bench.resolution import CARRIERS, SOUNDALIKE, speech, typo
 from bench.turns import percentiles
+from shop.catalog_snapshot import CatalogSnapshot
 from shop.gram_index import settle_gc
-from shop.mentions import CatalogSnapshot, MentionMatcher
+from shop.mentions import MentionMatcher
 
 
 def cj_snapshot(directory: Path) -> CatalogSnapshot:

@@ -14,8 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from shop.catalog_snapshot import CatalogSnapshot
 from shop.config import PROJECT_ROOT
-from shop.mentions import CatalogSnapshot, inflections, normalize
+from shop.mentions import inflections, normalize
 
 CATALOG_DIR = Path("models") / "catalog"
 SNAPSHOT = CATALOG_DIR / "catalog.json"

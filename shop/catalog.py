@@ -99,7 +99,7 @@ def product_by_gtin(session: Session, code: str) -> Product:
 def demo_snapshot(path: Path = DEMO_CATALOG):  # noqa: ANN201 - avoids an import cycle
     """The demo catalog as a matcher snapshot, straight from the YAML (no database): product
     ids are given in file order, as a fresh store assigns them."""
-    from shop.mentions import CatalogSnapshot, SnapshotCategory, SnapshotProduct
+    from shop.catalog_snapshot import CatalogSnapshot, SnapshotCategory, SnapshotProduct
 
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     cats, prods = [], []

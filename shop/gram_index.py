@@ -16,9 +16,11 @@ from __future__ import annotations
 import gc
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from rapidfuzz import fuzz, process
 
 #: Below this many terms the matcher scores every term: fast enough, and exact.
 MIN_SIZE = 20_000
@@ -60,6 +62,48 @@ class GramIndex:
             score = counts[ids] / self.n_grams[ids] + counts[ids] * 1e-4
             ids = ids[np.argpartition(-score, k)[:k]]
         return ids
+
+
+@lru_cache(maxsize=65536)
+def spelling_grams(plain: str, joined: str, key: str) -> frozenset[str]:
+    """The trigrams of a text's three spellings (sound-key trigrams marked apart)."""
+    return trigrams(plain) | trigrams(joined) | {"~" + g for g in trigrams(key)}
+
+
+@dataclass
+class Choices:
+    """The terms one spelling of a mention is scored against; for large catalogs also, per
+    query, the 8 best (term id, score) of ``floor`` or more, computed in one batch."""
+
+    texts: list[str]
+    found: dict[str, list[tuple[int, float]]] | None = None
+
+    def best(self, query: str, cutoff: float, limit: int = 8) -> list[tuple[int, float]]:
+        """(term id, score) of the ``limit`` best terms scoring ``cutoff`` or more."""
+        if self.found is None:
+            found = process.extract(
+                query, self.texts, scorer=fuzz.ratio, limit=limit, score_cutoff=cutoff
+            )
+            return [(j, score) for _t, score, j in found]
+        return [hit for hit in self.found.get(query, ()) if hit[1] >= cutoff][:limit]
+
+    @classmethod
+    def scored(cls, queries: list[str], texts: list[str], ids: np.ndarray, floor: float) -> Choices:
+        matrix = process.cdist(
+            queries, texts, scorer=fuzz.ratio, score_cutoff=floor, dtype=np.float64
+        )
+        # The 8 best of each row, best first (ties: catalog order), as ``extract`` gives them.
+        top = np.argsort(-matrix, axis=1, kind="stable")[:, :8]
+        scores = np.take_along_axis(matrix, top, axis=1)
+        found = {
+            query: [
+                (int(ids[c]), float(v))
+                for c, v in zip(top[r].tolist(), scores[r].tolist(), strict=True)
+                if v > 0
+            ]
+            for r, query in enumerate(queries)
+        }
+        return cls(texts, found)
 
 
 def settle_gc() -> None:

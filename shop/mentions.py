@@ -11,16 +11,14 @@ the runner-up categories, so callers ask instead of guessing when the score is l
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
-from rapidfuzz import fuzz, process
 
-from shop.gram_index import MIN_SIZE, GramIndex, trigrams
+from shop.catalog_snapshot import CatalogSnapshot
+from shop.gram_index import MIN_SIZE, Choices, GramIndex, spelling_grams
 
 #: A match at or above this score is taken; below it the caller should ask.
 CONFIDENT = 85.0
@@ -97,68 +95,6 @@ def inflections(name: str) -> set[str]:
 
 
 @dataclass(frozen=True)
-class SnapshotCategory:
-    id: str
-    name: str
-    spoken_names: list[str]
-
-
-@dataclass(frozen=True)
-class SnapshotProduct:
-    id: int
-    category_id: str
-    brand: str
-    name: str
-    size: str
-    aliases: list[str] = field(default_factory=list)
-
-
-@dataclass
-class CatalogSnapshot:
-    """What the matcher needs to know about the catalog; JSON-serializable."""
-
-    categories: list[SnapshotCategory]
-    products: list[SnapshotProduct]
-
-    def to_json_text(self) -> str:
-        data = {
-            "categories": [asdict(c) for c in self.categories],
-            "products": [asdict(p) for p in self.products],
-        }
-        return json.dumps(data)
-
-    def to_json(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.to_json_text(), encoding="utf-8")
-
-    @classmethod
-    def from_json(cls, path: Path) -> CatalogSnapshot:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return cls(
-            [SnapshotCategory(**c) for c in data["categories"]],
-            [SnapshotProduct(**p) for p in data["products"]],
-        )
-
-    @classmethod
-    def from_session(cls, session) -> CatalogSnapshot:  # noqa: ANN001 - a SQLAlchemy Session
-        from sqlalchemy import select
-
-        from shop.models import Category, Product
-
-        cats = [
-            SnapshotCategory(c.id, c.name, list(c.spoken_names or []))
-            for c in session.execute(select(Category).order_by(Category.id)).scalars()
-        ]
-        prods = [
-            SnapshotProduct(p.id, p.category_id, p.brand, p.name, p.size, list(p.aliases or []))
-            for p in session.execute(
-                select(Product).where(Product.active.is_(True)).order_by(Product.id)
-            ).scalars()
-        ]
-        return cls(cats, prods)
-
-
-@dataclass(frozen=True)
 class Term:
     text: str
     kind: str  # category | brand | product
@@ -201,48 +137,6 @@ def _widen(hit: _Hit, brand_hits: list[_Hit]) -> str:
         if b.end == hit.start:
             return f"{b.words} {hit.words}"
     return hit.words
-
-
-@lru_cache(maxsize=65536)
-def _spelling_grams(plain: str, joined: str, key: str) -> frozenset[str]:
-    """The trigrams of a text's three spellings (sound-key trigrams marked apart)."""
-    return trigrams(plain) | trigrams(joined) | {"~" + g for g in trigrams(key)}
-
-
-@dataclass
-class _Choices:
-    """The terms one spelling of a mention is scored against; for large catalogs also, per
-    query, every (term id, score) of 70 or more, best first, computed in one batch."""
-
-    texts: list[str]
-    found: dict[str, list[tuple[int, float]]] | None = None
-
-    def best(self, query: str, cutoff: float, limit: int = 8) -> list[tuple[int, float]]:
-        """(term id, score) of the ``limit`` best terms scoring ``cutoff`` or more."""
-        if self.found is None:
-            found = process.extract(
-                query, self.texts, scorer=fuzz.ratio, limit=limit, score_cutoff=cutoff
-            )
-            return [(j, score) for _t, score, j in found]
-        return [hit for hit in self.found.get(query, ()) if hit[1] >= cutoff][:limit]
-
-    @classmethod
-    def scored(cls, queries: list[str], texts: list[str], ids: np.ndarray) -> _Choices:
-        matrix = process.cdist(
-            queries, texts, scorer=fuzz.ratio, score_cutoff=MINIMUM, dtype=np.float64
-        )
-        # The 8 best of each row, best first (ties: catalog order), as ``extract`` gives them.
-        top = np.argsort(-matrix, axis=1, kind="stable")[:, :8]
-        scores = np.take_along_axis(matrix, top, axis=1)
-        found = {
-            query: [
-                (int(ids[c]), float(v))
-                for c, v in zip(top[r].tolist(), scores[r].tolist(), strict=True)
-                if v > 0
-            ]
-            for r, query in enumerate(queries)
-        }
-        return cls(texts, found)
 
 
 def _dominated(hit: _Hit, strong: set[tuple[int, int, frozenset[str]]]) -> bool:
@@ -294,7 +188,7 @@ class MentionMatcher:
         self._index = (
             GramIndex(
                 [
-                    _spelling_grams(p, j, k)
+                    spelling_grams(p, j, k)
                     for p, j, k in zip(self._plain, self._joined, self._sound, strict=True)
                 ]
             )
@@ -317,15 +211,15 @@ class MentionMatcher:
     def from_session(cls, session) -> MentionMatcher:  # noqa: ANN001
         return cls(CatalogSnapshot.from_session(session))
 
-    def _choices(self, spans: list[str]) -> dict[str, _Choices]:
+    def _choices(self, spans: list[str]) -> dict[str, Choices]:
         """What each spelling's spans are scored against: every term, or (large catalogs) the
         terms whose trigrams are most present in the mention's spans, all spans scored in one
         rapidfuzz ``cdist`` call per spelling."""
         if self._index is None:
-            return {name: _Choices(texts) for name, texts in self._lists.items()}
+            return {name: Choices(texts) for name, texts in self._lists.items()}
         grams: set[str] = set()
         for span in spans:
-            grams |= _spelling_grams(span, span.replace(" ", ""), sound_key(span))
+            grams |= spelling_grams(span, span.replace(" ", ""), sound_key(span))
         pool = np.sort(self._index.contained(grams, POOL_SIZE))
         queries = {
             "plain": sorted(set(spans)),
@@ -333,12 +227,12 @@ class MentionMatcher:
             "sound": sorted({sound_key(s) for s in spans} - {""}),
         }
         return {
-            name: _Choices.scored(queries[name], texts[pool].tolist(), pool)
+            name: Choices.scored(queries[name], texts[pool].tolist(), pool, MINIMUM)
             for name, texts in self._arrays.items()
         }
 
     def _span_hits(
-        self, span: str, start: int, end: int, choices: dict[str, _Choices]
+        self, span: str, start: int, end: int, choices: dict[str, Choices]
     ) -> list[_Hit]:
         def extract(name: str, query: str, cutoff: float) -> list[tuple[int, float]]:
             return choices[name].best(query, cutoff)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bot.actions.context import ShopContext
 from bot.components.catalog_matcher import CatalogMatcher
 from shop import carts
-from shop.mentions import CatalogSnapshot
+from shop.catalog_snapshot import CatalogSnapshot
 from shop.models import Product
 
 

@@ -7,8 +7,9 @@ import string
 from rapidfuzz import fuzz, process
 
 from shop.catalog import demo_snapshot
+from shop.catalog_snapshot import CatalogSnapshot, SnapshotCategory, SnapshotProduct
 from shop.gram_index import MIN_SIZE, GramIndex, trigrams
-from shop.mentions import CatalogSnapshot, MentionMatcher, SnapshotCategory, SnapshotProduct
+from shop.mentions import MentionMatcher
 
 
 def _word(rng: random.Random) -> str:

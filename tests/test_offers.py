@@ -13,9 +13,9 @@ from bot.actions.context import ShopContext
 from bot.actions.offers import ActionDeals
 from bot.components.catalog_matcher import CatalogMatcher
 from shop import carts, offer_engine, offers
+from shop.catalog_snapshot import CatalogSnapshot
 from shop.errors import InvalidInput, NotFound
 from shop.households import issue_token
-from shop.mentions import CatalogSnapshot
 from shop.models import Offer, Product, utcnow
 from tests.chat_helpers import Chat
 

@@ -19,8 +19,8 @@ from bot.actions.replenishment import (
 )
 from bot.components.catalog_matcher import CatalogMatcher
 from shop import carts, reminders
+from shop.catalog_snapshot import CatalogSnapshot
 from shop.households import issue_token
-from shop.mentions import CatalogSnapshot
 from shop.models import OutboxMessage, Purchase, Reminder, utcnow
 from shop.replenishment import cycle_table, cycles, running_low
 from tests.chat_helpers import Chat

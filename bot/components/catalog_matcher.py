@@ -29,8 +29,9 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from shop.catalog_snapshot import CatalogSnapshot
 from shop.gram_index import settle_gc
-from shop.mentions import CONFIDENT, MINIMUM, CatalogSnapshot, MentionMatcher
+from shop.mentions import CONFIDENT, MINIMUM, MentionMatcher
 
 log = logging.getLogger(__name__)
 
