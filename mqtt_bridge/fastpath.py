@@ -14,7 +14,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, CursorResult
 
 from mqtt_bridge.protocol import Ack, DeviceEvent
 from shop import gtin
@@ -30,6 +30,25 @@ def _insert(conn: Connection, table):  # noqa: ANN001, ANN202
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert(table)
+
+
+class _Precompiled:
+    """An ``INSERT ... ON CONFLICT`` compiled once per dialect. SQLAlchemy 1.4 gives the
+    dialects' Insert constructs no cache key, so ``conn.execute`` compiled the two of them
+    again for every scan: 7.2 of 16.7 s in a profile of 6,000 scans. This runs the compiled SQL
+    with the same bind processing SQLAlchemy applies (dates to text on SQLite)."""
+
+    def __init__(self, statement, dialect) -> None:  # noqa: ANN001 - SQLAlchemy objects
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.order = compiled.positiontup if compiled.positional else None
+        self.processors = dict(compiled._bind_processors)
+
+    def __call__(self, conn: Connection, values: dict) -> CursorResult:
+        params = {k: (p(v) if (p := self.processors.get(k)) else v) for k, v in values.items()}
+        if self.order is None:
+            return conn.exec_driver_sql(self.sql, params)
+        return conn.exec_driver_sql(self.sql, tuple(params[k] for k in self.order))
 
 
 class ScanFastPath:
@@ -100,8 +119,8 @@ class ScanFastPath:
                 where=(lines.c.quantity + upsert.excluded.quantity) <= bindparam("max_line"),
             )
             self._stmts[name] = {
-                "claim": claim,
-                "upsert": upsert,
+                "claim": _Precompiled(claim, conn.dialect),
+                "upsert": _Precompiled(upsert, conn.dialect),
                 "outbox": OutboxMessage.__table__.insert(),
                 "fail": update(events)
                 .where(
@@ -177,21 +196,20 @@ class ScanFastPath:
                 failure = exc.message
         status = "error" if failure else {"price": "priced", "list": "listed"}.get(mode, "added")
         now = utcnow()
-        claimed = conn.execute(
-            _insert(conn, ScanEvent.__table__)
-            .values(
-                device_id=event.device_id,
-                event_id=event.event_id,
-                kind="scan",
-                barcode=event.barcode,
-                quantity=event.quantity,
-                status=status,
-                error=failure[:200] if failure else None,
-                household_id=household_id,
-                product_id=product[0] if product else None,
-                received_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["device_id", "event_id"])
+        claimed = self._statements(conn)["claim"](
+            conn,
+            {
+                "device_id": event.device_id,
+                "event_id": event.event_id,
+                "kind": "scan",
+                "barcode": event.barcode,
+                "quantity": event.quantity,
+                "status": status,
+                "error": failure[:200] if failure else None,
+                "household_id": household_id,
+                "product_id": product[0] if product else None,
+                "received_at": now,
+            },
         ).rowcount
         if not claimed:
             return self._duplicate(conn, event)
@@ -223,8 +241,8 @@ class ScanFastPath:
         now = utcnow()
         cart_id = self._cart(conn, household_id)
         stmts = self._statements(conn)
-        added = conn.execute(
-            stmts["upsert"],
+        added = stmts["upsert"](
+            conn,
             {
                 "cart_id": cart_id,
                 "product_id": product[0],
