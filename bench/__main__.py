@@ -120,12 +120,16 @@ def summary(results: dict) -> Table:
     for setup, sc in results.get("scans", {}).items():
         if "burst" not in sc:
             continue
-        for key in ("50_per_s", "200_per_s", "1000_per_s", "burst"):
+        for key in ("50_per_s", "200_per_s", "1000_per_s", "1500_per_s", "burst"):
+            if key not in sc:
+                continue
             r = sc[key]
+            refused = r["sent"] - r.get("added", r["sent"])
             table.add_row(
                 f"scans, {setup}",
-                f"{key.replace('_per_s', '/s offered')}: throughput, ack p50/p99 ms, lost",
-                f"{r['throughput_per_s']}/s, {r['ack_ms_p50']}/{r['ack_ms_p99']}, {r['lost']}",
+                f"{key.replace('_per_s', '/s offered')}: throughput, ack p50/p99 ms, lost, refused",
+                f"{r['throughput_per_s']}/s, {r['ack_ms_p50']}/{r['ack_ms_p99']}, {r['lost']}, "
+                f"{refused}",
                 ">= 1000/s; p99 < 50 ms at 200/s; 0 lost",
             )
     if "nlu" in results:

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -33,8 +34,12 @@ from shop.models import Product
 from shop.processes import free_port, port_open
 from shop.store import Store
 
-RATES = ((50, 4.0), (200, 4.0), (1000, 3.0))  # (scans per second offered, seconds)
+#: (scans per second offered, seconds); 1,500/s shows the margin over the 1,000/s target.
+RATES = ((50, 4.0), (200, 4.0), (1000, 10.0), (1500, 10.0))
 BURST = 2000
+#: Scanners in as many households, scanning in turn: one cart line holds at most 50 of a
+#: product, and 10,000 scans from one kitchen would mostly be refused as over that limit.
+DEVICES = 8
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -51,8 +56,8 @@ def run(workers: int = 1) -> dict:
         upgrade(settings)
         store = Store(settings)
         with store.session() as s:
-            seed_demo(s, Params(seed=1, households=3, days=30, end=date(2026, 1, 1)))
-            device = add_device(s, 1, "bench")
+            seed_demo(s, Params(seed=1, households=DEVICES, days=30, end=date(2026, 1, 1)))
+            devices = [add_device(s, h, "bench") for h in range(1, DEVICES + 1)]
             users = [BRIDGE_USER] + [f"{BRIDGE_USER}-{i}" for i in range(2, workers + 1)]
             secret = refresh_auth_files(s, tmp / "auth", users)
             codes = [p.gtin for p in s.execute(select(Product).order_by(Product.id)).scalars()]
@@ -84,13 +89,13 @@ def run(workers: int = 1) -> dict:
                 bridges.append(subprocess.Popen([sys.executable, "-m", "mqtt_bridge"], env=env))
             time.sleep(3.0)  # connected and subscribed
             results = {}
-            client = _Device(port, device.id, device.secret)
+            fleet = _Fleet(port, [(d.id, d.secret) for d in devices])
             for rate, seconds in RATES:
                 _clear(store)
-                results[f"{rate}_per_s"] = client.offer(codes, rate, seconds)
+                results[f"{rate}_per_s"] = fleet.offer(codes, rate, seconds)
             _clear(store)
-            results["burst"] = client.offer(codes, None, BURST)
-            client.close()
+            results["burst"] = fleet.offer(codes, None, BURST)
+            fleet.close()
             for bridge in bridges:
                 bridge.terminate()
                 bridge.wait(15)
@@ -99,7 +104,8 @@ def run(workers: int = 1) -> dict:
             broker.wait(10)
             store.dispose()
     return {
-        "workload": "one device, QoS 1, distinct event ids over the demo catalog's barcodes; "
+        "workload": f"{DEVICES} devices in {DEVICES} households scanning in turn, QoS 1, "
+        "distinct event ids over the demo catalog's barcodes; "
         f"Mosquitto with the shipped config; {workers} bridge worker process(es)"
         f"{' on a shared subscription' if workers > 1 else ''}; SQLite (WAL) store; "
         f"burst = {BURST} scans sent as fast as possible",
@@ -110,38 +116,48 @@ def run(workers: int = 1) -> dict:
 
 def _clear(store: Store) -> None:
     with store.session() as s:
-        for line in carts.get_cart(s, 1).lines:
-            carts.remove_line(s, 1, line.id)
+        for household in range(1, DEVICES + 1):
+            for line in carts.get_cart(s, household).lines:
+                carts.remove_line(s, household, line.id)
 
 
-class _Device:
-    def __init__(self, port: int, device_id: str, secret: str) -> None:
-        self.device_id = device_id
+class _Fleet:
+    """Scanners, each its own MQTT connection with its own credentials (the ACL lets a device
+    publish only on its own topics), offered scans in turn from one clock."""
+
+    def __init__(self, port: int, devices: list[tuple[str, str]]) -> None:
         self.sent: dict[str, float] = {}
         self.latency: dict[str, float] = {}
+        self.statuses: Counter[str] = Counter()
         self.done = threading.Condition()
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=device_id, protocol=mqtt.MQTTv311
-        )
-        self.client.username_pw_set(device_id, secret)
-        self.client.max_inflight_messages_set(1000)
-        self.client.on_message = self._on_ack
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-        self.client.subscribe(f"dash/{device_id}/ack", qos=1)
+        self.clients = []
+        for device_id, secret in devices:
+            client = mqtt.Client(
+                CallbackAPIVersion.VERSION2, client_id=device_id, protocol=mqtt.MQTTv311
+            )
+            client.username_pw_set(device_id, secret)
+            client.max_inflight_messages_set(1000)
+            client.on_message = self._on_ack
+            client.connect("127.0.0.1", port)
+            client.loop_start()
+            client.subscribe(f"dash/{device_id}/ack", qos=1)
+            self.clients.append((device_id, client))
         time.sleep(0.3)
-        _no_delay(self.client)  # a device sends small packets too
+        for _, client in self.clients:
+            _no_delay(client)  # a device sends small packets too
 
     def _on_ack(self, _c, _u, message) -> None:  # noqa: ANN001
         now = time.perf_counter()
-        event = json.loads(message.payload).get("id")
+        ack = json.loads(message.payload)
+        event = ack.get("id")
         with self.done:
             if event in self.sent and event not in self.latency:
                 self.latency[event] = (now - self.sent[event]) * 1000
+                self.statuses[ack.get("status")] += 1
             self.done.notify_all()
 
     def offer(self, codes: list[str], rate: float | None, amount: float) -> dict:
-        self.sent, self.latency = {}, {}
+        self.sent, self.latency, self.statuses = {}, {}, Counter()
         n = int(rate * amount) if rate else int(amount)
         start = time.perf_counter()
         for i in range(n):
@@ -150,11 +166,12 @@ class _Device:
                 while time.perf_counter() < due:
                     time.sleep(max(0.0, due - time.perf_counter()))
             event = f"b{time.time_ns()}-{i}"
+            device_id, client = self.clients[i % len(self.clients)]
             with self.done:
                 self.sent[event] = time.perf_counter()
-            self.client.publish(
-                f"dash/{self.device_id}/scan",
-                json.dumps({"id": event, "barcode": codes[i % 150]}),
+            client.publish(
+                f"dash/{device_id}/scan",
+                json.dumps({"id": event, "barcode": codes[(i // len(self.clients)) % len(codes)]}),
                 qos=1,
             )
         with self.done:
@@ -168,6 +185,7 @@ class _Device:
             "sent": n,
             "acked": len(lat),
             "lost": n - len(lat),
+            "added": self.statuses["added"],  # the rest were refused: should be none
             "throughput_per_s": round(len(lat) / elapsed, 1) if elapsed else None,
             "ack_ms_p50": _percentile(lat, 0.5) if lat else None,
             "ack_ms_p99": _percentile(lat, 0.99) if lat else None,
@@ -175,5 +193,6 @@ class _Device:
         }
 
     def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
+        for _, client in self.clients:
+            client.loop_stop()
+            client.disconnect()
