@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pandas as pd
 import pytest
 from sqlalchemy import select
 
@@ -18,11 +19,12 @@ from bot.actions.replenishment import (
     ActionStopReminding,
 )
 from bot.components.catalog_matcher import CatalogMatcher
+from recommender import timing
 from shop import carts, reminders
 from shop.catalog_snapshot import CatalogSnapshot
 from shop.households import issue_token
 from shop.models import OutboxMessage, Purchase, Reminder, utcnow
-from shop.replenishment import cycle_table, cycles, running_low
+from shop.replenishment import CycleCache, cycle_table, cycles, running_low
 from tests.chat_helpers import Chat
 
 TODAY = utcnow().date()
@@ -82,6 +84,47 @@ def test_a_new_purchase_moves_the_prediction(store):
         s.flush()
         after = next(c for c in cycles(s, 2, NOON) if c.category_id == target.category_id)
         assert after.days_since == 0 and after.predicted > target.predicted
+        s.rollback()
+
+
+class _RulesModel:
+    """Stands in for a retrained TimingModel: the rules, as a new object."""
+
+    def predict(self, features):  # noqa: ANN001, ANN201
+        return timing.rule_predict(features)
+
+
+def test_the_cycle_cache_reuses_the_table_until_something_changes(store):
+    """Web app and action server keep the shop-wide table; a purchase, another day or a
+    retrained model rebuilds it, and what it serves equals a fresh computation."""
+    cache = CycleCache()
+    with store.session() as s:
+        first = cache.table(s, NOON)
+        assert cache.table(s, NOON + timedelta(hours=2)) is first and cache.builds == 1
+        pd.testing.assert_frame_equal(first, cycle_table(s, NOON))
+        due = running_low(s, 2, NOON, table=cache.table(s, NOON))
+        assert due and due == running_low(s, 2, NOON)
+        s.add(
+            Purchase(
+                household_id=2,
+                product_id=due[0].usual_product_id,
+                quantity=1,
+                price_paid_cents=100,
+                purchased_at=NOON - timedelta(hours=1),
+                source="scan",
+            )
+        )
+        s.flush()
+        after = cache.table(s, NOON)
+        assert cache.builds == 2 and after is not first
+        moved = cycles(s, 2, NOON, table=after)
+        assert next(c for c in moved if c.category_id == due[0].category_id).days_since == 0
+        cache.table(s, NOON + timedelta(days=1))
+        assert cache.builds == 3
+        retrained = _RulesModel()
+        cache.table(s, NOON + timedelta(days=1), model=retrained)
+        cache.table(s, NOON + timedelta(days=1), model=retrained)
+        assert cache.builds == 4
         s.rollback()
 
 

@@ -15,6 +15,7 @@ from shop.errors import Unauthorized
 from shop.households import authenticate
 from shop.links import linked
 from shop.models import Household
+from shop.replenishment import CycleCache
 from shop.resolve import ProductResolver
 from shop.search import ProductIndex, catalog_version
 from shop.store import Store
@@ -41,6 +42,7 @@ class ShopContext:
         self.settings = store.settings
         self.resolver = resolver or ProductResolver(store.settings.models_dir)
         self._index: ProductIndex | None = None
+        self.cycles = CycleCache()  # what is running low: the whole shop's table, reused
 
     def search_index(self, session: Session) -> ProductIndex:
         """Product search for suggestions, rebuilt only when the catalog changes."""

@@ -20,6 +20,13 @@ def timing_model(turn: Turn) -> TimingModel | None:
     return getattr(models, "timing", None) if models else None
 
 
+def household_cycles(turn: Turn, now) -> list:  # noqa: ANN001 - a datetime
+    """The household's cycles, from the process's cached table of the whole shop."""
+    model = timing_model(turn)
+    table = turn.ctx.cycles.table(turn.session, now, model)
+    return cycles(turn.session, turn.who.household_id, now, model, table)
+
+
 def _days(n: int) -> str:
     return "today" if n == 0 else "yesterday" if n == 1 else f"{n} days ago"
 
@@ -37,7 +44,9 @@ class ActionRunningLow(ShopAction):
 
     def handle(self, turn: Turn) -> None:
         now = utcnow()
-        items = running_low(turn.session, turn.who.household_id, now, timing_model(turn))[:5]
+        model = timing_model(turn)
+        table = turn.ctx.cycles.table(turn.session, now, model)
+        items = running_low(turn.session, turn.who.household_id, now, model, table=table)[:5]
         if not items:
             turn.say("Nothing looks due in the next week.")
             return
@@ -89,11 +98,7 @@ class ActionLastBought(ShopAction):
         when, product = last
         now = utcnow()
         cycle = next(
-            (
-                c
-                for c in cycles(turn.session, turn.who.household_id, now, timing_model(turn))
-                if c.category_id == category_id
-            ),
+            (c for c in household_cycles(turn, now) if c.category_id == category_id),
             None,
         )
         days = (now.date() - when.date()).days
@@ -119,11 +124,7 @@ class ActionRemind(ShopAction):
         category_id = _category(turn)
         now = utcnow()
         cycle = next(
-            (
-                c
-                for c in cycles(turn.session, turn.who.household_id, now, timing_model(turn))
-                if c.category_id == category_id
-            ),
+            (c for c in household_cycles(turn, now) if c.category_id == category_id),
             None,
         )
         if cycle is None or cycle.usual_product_id is None:
@@ -153,7 +154,7 @@ def accept_reminder(turn: Turn, category_id: str) -> None:
     usual = next(
         (
             c
-            for c in cycles(turn.session, turn.who.household_id, utcnow(), timing_model(turn))
+            for c in household_cycles(turn, utcnow())
             if c.category_id == category_id and c.usual_product_id
         ),
         None,

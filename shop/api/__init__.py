@@ -9,6 +9,7 @@ from flask import Flask
 
 from shop.api.errors import register_error_handlers
 from shop.config import Settings
+from shop.replenishment import CycleCache
 from shop.resolve import ProductResolver
 from shop.store import Store
 from shop.web import register_pages
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.extensions["dash.store"] = store
     app.extensions["dash.search"] = {}
     app.extensions["dash.resolver"] = ProductResolver(settings.models_dir)
+    app.extensions["dash.cycles"] = CycleCache()
     app.extensions["dash.secret"] = secret
     app.extensions["dash.settings"] = settings
     register_error_handlers(app)

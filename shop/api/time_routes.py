@@ -39,10 +39,11 @@ def replenishment(household_id: int):
     now = utcnow()
     with _store().session() as s:
         require_household(s, household_id)
+        table = current_app.extensions["dash.cycles"].table(s, now, timing)
         if request.args.get("all") == "1":
-            items = cycles(s, household_id, now, timing)
+            items = cycles(s, household_id, now, timing, table)
         else:
-            items = running_low(s, household_id, now, timing, horizon_days=days)
+            items = running_low(s, household_id, now, timing, days, table)
         return jsonify(
             {
                 "household": household_id,

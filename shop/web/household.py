@@ -22,7 +22,7 @@ from shop import carts, offers, orders, serialize
 from shop.devices import list_devices
 from shop.errors import DomainError
 from shop.households import get_household, set_spending_limit, set_voice_pin
-from shop.models import Category, Member, Product
+from shop.models import Category, Member, Product, utcnow
 from shop.preferences import (
     brands_by_category,
     list_preferences,
@@ -56,6 +56,7 @@ def cart_json(household_id: int) -> dict:
 def household(household_id: int):
     models = _models()
     timing = getattr(models, "timing", None) if models else None
+    now = utcnow()
     with store().session() as s:
         home = get_household(s, household_id)
         prefs = list_preferences(s, household_id)
@@ -66,7 +67,13 @@ def household(household_id: int):
             home=home,
             cart=serialize.cart(carts.get_cart(s, household_id)),
             orders=[serialize.order(o) for o in orders.list_orders(s, household_id, limit=10)],
-            low=running_low(s, household_id, model=timing),
+            low=running_low(
+                s,
+                household_id,
+                now,
+                timing,
+                table=current_app.extensions["dash.cycles"].table(s, now, timing),
+            ),
             offers=[
                 serialize.offer(o)
                 for o in offers.current_offers(s, household_id)
