@@ -94,3 +94,13 @@ def test_missing_snapshot_does_not_crash(tmp_path):
     m = message("add milk")
     component.process([m])
     assert not m.get("entities")
+
+
+def test_the_matcher_is_built_when_rasa_creates_the_component(tmp_path):
+    """Built while the model loads (a 92k catalog takes seconds), not in the first turn."""
+    path = tmp_path / "catalog.json"
+    demo_snapshot().to_json(path)
+    component = CatalogMatcher.create({"catalog_path": str(path)}, None, None, None)
+    assert component._matcher is not None
+    missing = CatalogMatcher.create({"catalog_path": str(tmp_path / "none.json")}, None, None, None)
+    assert missing._matcher is None

@@ -124,7 +124,11 @@ class CatalogMatcher(GraphComponent, EntityExtractorMixin):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> CatalogMatcher:
-        return cls(config)
+        component = cls(config)
+        # Build the matcher while the model loads: the 92k-product Complete Journey catalog
+        # takes about 10 s, which belongs to start-up, not to somebody's first message.
+        component._current()
+        return component
 
     def _current(self) -> MentionMatcher | None:
         try:
