@@ -100,10 +100,11 @@ def cycle_table(
 
 class CycleCache:
     """The last ``cycle_table``, for processes that answer many households (web app, action
-    server). Reused while the key holds: purchases before ``now`` (count and newest id: the
-    table is append-only), products (count and newest id), the day (every feature is in whole
-    days) and the very model object (a retrained model is a new one). Checking the key is two
-    aggregate queries, a few milliseconds; a new order or scan rebuilds the table."""
+    server). Reused while the key holds: purchases before ``now`` (count, newest id and sums
+    of ids, products and quantities: a cancelled order deletes its lines, and SQLite may hand
+    the freed ids to the next ones), products (count and newest id), the day (every feature is
+    in whole days) and the very model object (a retrained model is a new one). Checking the key
+    is two aggregate queries, a few milliseconds; a new order or scan rebuilds the table."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -117,9 +118,13 @@ class CycleCache:
     ) -> pd.DataFrame:
         at = pd.Timestamp(now or utcnow())
         bought = session.execute(
-            select(func.count(Purchase.id), func.max(Purchase.id)).where(
-                Purchase.purchased_at < at.to_pydatetime()
-            )
+            select(
+                func.count(Purchase.id),
+                func.max(Purchase.id),
+                func.sum(Purchase.id),
+                func.sum(Purchase.product_id),
+                func.sum(Purchase.quantity),
+            ).where(Purchase.purchased_at < at.to_pydatetime())
         ).one()
         catalog = session.execute(select(func.count(Product.id), func.max(Product.id))).one()
         key = (tuple(bought), tuple(catalog), at.date())

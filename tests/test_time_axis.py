@@ -104,16 +104,15 @@ def test_the_cycle_cache_reuses_the_table_until_something_changes(store):
         pd.testing.assert_frame_equal(first, cycle_table(s, NOON))
         due = running_low(s, 2, NOON, table=cache.table(s, NOON))
         assert due and due == running_low(s, 2, NOON)
-        s.add(
-            Purchase(
-                household_id=2,
-                product_id=due[0].usual_product_id,
-                quantity=1,
-                price_paid_cents=100,
-                purchased_at=NOON - timedelta(hours=1),
-                source="scan",
-            )
+        bought = Purchase(
+            household_id=2,
+            product_id=due[0].usual_product_id,
+            quantity=1,
+            price_paid_cents=100,
+            purchased_at=NOON - timedelta(hours=1),
+            source="scan",
         )
+        s.add(bought)
         s.flush()
         after = cache.table(s, NOON)
         assert cache.builds == 2 and after is not first
@@ -125,6 +124,22 @@ def test_the_cycle_cache_reuses_the_table_until_something_changes(store):
         cache.table(s, NOON + timedelta(days=1), model=retrained)
         cache.table(s, NOON + timedelta(days=1), model=retrained)
         assert cache.builds == 4
+        # a cancelled order's line replaced by another (SQLite may reuse the freed id)
+        s.delete(bought)
+        s.flush()
+        s.add(
+            Purchase(
+                household_id=2,
+                product_id=due[0].usual_product_id + 1,
+                quantity=1,
+                price_paid_cents=100,
+                purchased_at=NOON - timedelta(hours=1),
+                source="scan",
+            )
+        )
+        s.flush()
+        cache.table(s, NOON + timedelta(days=1), model=retrained)
+        assert cache.builds == 5
         s.rollback()
 
 
