@@ -37,7 +37,7 @@ SHARED = [
     "private_label", "deal_rate", "type_share_4w", "hh_baskets", "hh_baskets_4w", "hh_distinct",
     "hh_last_age", "hh_new_share", "hh_new_4w", "hh_return_rate", "type_baskets", "type_recent",
     "type_distinct", "type_share", "cat_baskets", "cat_recent", "item_cf", "item_cf_z", "neigh",
-    "neigh_wide", "neigh_new", "segment_pop", "lfm", "lfm_z",
+    "neigh_wide", "neigh_new", "segment_pop", "lfm", "lfm_z", "promo_display", "promo_mailer",
 ]  # fmt: skip
 OWN = ["own_baskets", "own_last_age", "own_first_age", "own_interval", "overdue", "own_share",
        "own_deal_share", "is_winback"]  # fmt: skip
@@ -115,8 +115,10 @@ def signals(
     hybrid: HybridModel | None = None,
     extra: Iterable[int] = (),
     settings: CandidateSettings | None = None,
+    promotions: pd.DataFrame | None = None,
 ) -> Signals:
-    """Everything computed once per offer date; ``extra`` adds households with no history."""
+    """Everything computed once per offer date; ``extra`` adds households with no history;
+    ``promotions`` is the store's calendar (``RetailData.promotions``), if it has one."""
     s = settings or CandidateSettings()
     at = pd.Timestamp(at)
     lines = purchases[(purchases["ts"] < at) & purchases["product"].isin(products.index)]
@@ -155,6 +157,7 @@ def signals(
     type_pop = items["pop_4w"].groupby(p["type"]).transform("sum").replace(0, np.nan)
     items["type_share_4w"] = items["pop_4w"] / type_pop
     items[["type", "category"]] = p[["type", "category"]]
+    items["promo_display"], items["promo_mailer"] = planned_promotions(promotions, cols, at)
     # The labels' own question asked one horizon back: which (household, product) pairs lapsed
     # (or never bought) at ``at - 4 weeks`` were bought in the 4 weeks since.
     window = POPULAR.days
@@ -310,6 +313,23 @@ def candidates(
     if not frames:
         return pd.DataFrame(columns=["household", "product", "is_winback"])
     return pd.concat(frames, ignore_index=True)
+
+
+def planned_promotions(
+    promotions: pd.DataFrame | None, cols: pd.Index, at: pd.Timestamp
+) -> tuple[pd.Series, pd.Series]:
+    """Weeks of the offer period (the week holding ``at`` and the next ones up to ``HORIZON``)
+    in which each product is on display / in the mailer. A store plans its displays and
+    mailers weeks ahead, so its calendar is known when offers are chosen; Complete Journey's
+    promotions table is that calendar (any store). Zero without one."""
+    zero = pd.Series(0.0, index=cols)
+    if promotions is None or promotions.empty:
+        return zero, zero.copy()
+    week = promotions["week"]
+    now = promotions[(week > at - pd.Timedelta(days=7)) & (week < at + HORIZON)]
+    weeks = now.groupby("product")[["display", "mailer"]].sum().astype(float)
+    weeks = weeks.reindex(cols).fillna(0.0)
+    return weeks["display"], weeks["mailer"]
 
 
 def offer_features(sig: Signals, cands: pd.DataFrame) -> pd.DataFrame:

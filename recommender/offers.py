@@ -122,11 +122,14 @@ def training_frame(
     at: pd.Timestamp,
     hybrid: HybridModel | None = None,
     settings: CandidateSettings | None = None,
+    promotions: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Candidates at ``at`` (history before it) labelled by purchases in the 4 weeks after it.
 
     ``hybrid`` must be fitted on purchases before ``at`` only, or its score carries the labels."""
-    sig = signals(purchases, products, households, at, hybrid, settings=settings)
+    sig = signals(
+        purchases, products, households, at, hybrid, settings=settings, promotions=promotions
+    )
     frame = offer_features(sig, candidates(sig, settings=settings))
     truth = bought_after(purchases, pd.Timestamp(at)).assign(label=1.0)
     frame = frame.merge(truth, on=["household", "product"], how="left")
@@ -141,6 +144,7 @@ def train_offer_model(
     hybrid: HybridModel | None = None,
     windows: int = 3,
     settings: RankerSettings | None = None,
+    promotions: pd.DataFrame | None = None,
 ) -> OfferModel | None:
     """An ``OfferModel`` learned from up to ``windows`` consecutive 4-week windows from ``at`` on
     (history before each, labels in it), as many as ``purchases`` hold to their end.
@@ -153,7 +157,10 @@ def train_offer_model(
     at, ts = pd.Timestamp(at), purchases["ts"]
     points = [at + k * HORIZON for k in reversed(range(windows))]  # latest first
     points = [q for q in points if q - RECENT > ts.min() and q + HORIZON <= ts.max() + DAY]
-    frames = [training_frame(purchases, products, households, q, hybrid) for q in points]
+    frames = [
+        training_frame(purchases, products, households, q, hybrid, promotions=promotions)
+        for q in points
+    ]
     try:
         return OfferModel.fit(pd.concat(frames, ignore_index=True), settings) if frames else None
     except ValueError:
@@ -217,10 +224,11 @@ def offer_frame(
     hybrid: HybridModel | None = None,
     only: Iterable[int] | None = None,
     settings: CandidateSettings | None = None,
+    promotions: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Candidates with features at ``at`` for ``only`` these households (default: all)."""
     extra = list(only) if only is not None else []
-    sig = signals(purchases, products, households, at, hybrid, extra, settings)
+    sig = signals(purchases, products, households, at, hybrid, extra, settings, promotions)
     return offer_features(sig, candidates(sig, only, settings))
 
 

@@ -44,6 +44,9 @@ DEFINITIONS = {
     "popularity": "most baskets in the 4 weeks before the cutoff",
     "random": "uniform among the offerable products (seed 42)",
     "lapsed favourites": "products bought in most baskets before, not in the last 8 weeks",
+    "promotions": "the store's display and mailer calendar for the offer weeks (the week of the "
+    "cutoff and the next three, any store) is a feature of our rankers: displays and mailers "
+    "are planned ahead, so the store knows them when it chooses offers; no baseline uses it",
     "training": "rankers learn from the three 4-week windows before the cutoff (history before "
     "each window, labels in it: the last ends at the cutoff); the LightFM scores they learn from "
     "come from a fit before the first window, the test candidates' from a fit before the cutoff",
@@ -137,14 +140,23 @@ def evaluate_offers(
     model = step(
         "offer rankers (candidates and fit)",
         lambda: offers.train_offer_model(
-            p[p["ts"] < cutoff], items, demo, earliest, hybrid_fit, windows=WINDOWS
+            p[p["ts"] < cutoff],
+            items,
+            demo,
+            earliest,
+            hybrid_fit,
+            windows=WINDOWS,
+            promotions=data.promotions,
         ),
     )
     if model is None:
         raise ValueError("too little history before the cutoff to train the offer rankers")
     hybrid_eval = step("LightFM (cutoff)", lambda: lfm(cutoff))
     truth = offers.bought_after(p, cutoff)
-    sig = step("signals (cutoff)", lambda: offers.signals(p, items, demo, cutoff, hybrid_eval))
+    sig = step(
+        "signals (cutoff)",
+        lambda: offers.signals(p, items, demo, cutoff, hybrid_eval, promotions=data.promotions),
+    )
     evaluated = sig.rows.intersection(pd.Index(truth["household"].unique()))
     frame = step(
         "offer candidates (cutoff)",

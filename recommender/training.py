@@ -181,7 +181,14 @@ def _train_offers(data: RetailData, directory: Path, at, now, hybrid: HybridMode
     from recommender.offers import train_offer_model
 
     p = data.purchases
-    model = train_offer_model(p[p["ts"] < now], data.products, data.households, at, hybrid)
+    model = train_offer_model(
+        p[p["ts"] < now],
+        data.products,
+        data.households,
+        at,
+        hybrid,
+        promotions=data.promotions,
+    )
     if model is None:
         (directory / OFFERS_FILE).unlink(missing_ok=True)
         return "not trained: too little history"

@@ -199,3 +199,35 @@ def test_tiny_shop_does_not_crash():
         assert 12 not in set(picks.loc[picks["household"] == 2, "product"])
     empty = offers.pick_offers(None, purchases.iloc[:0], products, households, AT)
     assert list(empty.columns) == offers.COLUMNS
+
+
+def test_the_promotion_calendar_of_the_offer_weeks_is_a_feature(world):
+    """Displays and mailers planned for the offer period (the week holding the offer date and
+    the next three) count; earlier and later weeks do not; no calendar means zeros."""
+    purchases, products, households = world
+    a, b, c, d = offers.signals(purchases, products, households, AT).cols[:4]
+    monday = AT - pd.Timedelta(days=AT.weekday())
+    calendar = pd.DataFrame(
+        {
+            "product": [a, a, b, c, d],
+            "week": [
+                monday,  # the week of the offer date
+                monday + pd.Timedelta(weeks=2),
+                monday + pd.Timedelta(weeks=3),
+                monday - pd.Timedelta(weeks=1),  # over before the offers start
+                monday + pd.Timedelta(weeks=4),  # after the offers expire
+            ],
+            "display": [True, True, False, True, True],
+            "mailer": [False, True, True, True, True],
+        }
+    )
+    sig = offers.signals(purchases, products, households, AT, promotions=calendar)
+    got = sig.items[["promo_display", "promo_mailer"]]
+    assert got.loc[a].tolist() == [2.0, 1.0]
+    assert got.loc[b].tolist() == [0.0, 1.0]
+    assert got.loc[c].tolist() == got.loc[d].tolist() == [0.0, 0.0]
+    assert got.drop(index=[a, b]).eq(0).all().all()
+    frame = offers.offer_frame(purchases, products, households, AT, promotions=calendar)
+    assert set(frame["promo_display"]) <= {0.0, 2.0} and frame["promo_display"].max() == 2.0
+    plain = offers.offer_frame(purchases, products, households, AT)
+    assert (plain[["promo_display", "promo_mailer"]] == 0).all().all()
