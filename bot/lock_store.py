@@ -43,7 +43,6 @@ class AtomicRedisLockStore(RedisLockStore):
         if endpoint_config is not None and endpoint_config.url:
             options.setdefault("host", endpoint_config.url)
         self.poll_interval = float(options.pop("poll_interval", 0.05))
-        options.pop("type", None)
         super().__init__(**options)
 
     def _mutex(self, conversation_id: str):

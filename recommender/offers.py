@@ -243,10 +243,11 @@ def pick_offers(
     hybrid: HybridModel | None = None,
     only: Iterable[int] | None = None,
     settings: CandidateSettings | None = None,
+    promotions: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """``n`` offers for each household (``only`` these, if given; households without history
     get discoveries only): DataFrame of household, product, kind, score, reason."""
-    frame = offer_frame(purchases, products, households, at, hybrid, only, settings)
+    frame = offer_frame(purchases, products, households, at, hybrid, only, settings, promotions)
     return choose(frame, model, n, discovery)
 
 
@@ -260,7 +261,8 @@ def discovery_list(
     hybrid: HybridModel | None = None,
     only: Iterable[int] | None = None,
     settings: CandidateSettings | None = None,
+    promotions: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Like ``pick_offers`` but never-bought products only ("people like you")."""
-    frame = offer_frame(purchases, products, households, at, hybrid, only, settings)
+    frame = offer_frame(purchases, products, households, at, hybrid, only, settings, promotions)
     return choose(frame[frame["is_winback"] == 0], model, n, n)

@@ -45,6 +45,7 @@ def suggestions(
         discovery=1,
         hybrid=models.hybrid if models else None,
         only=ids,
+        promotions=data.promotions,  # the features the ranker learned from, when the store has them
     )
     out: dict[int, list[offers.Suggestion]] = {h: [] for h in ids}
     for row in picks.itertuples(index=False):

@@ -20,11 +20,13 @@ def timing_model(turn: Turn) -> TimingModel | None:
     return getattr(models, "timing", None) if models else None
 
 
-def household_cycles(turn: Turn, now) -> list:  # noqa: ANN001 - a datetime
-    """The household's cycles, from the process's cached table of the whole shop."""
+def household_cycles(turn: Turn, now, *, due_only: bool = False) -> list:  # noqa: ANN001
+    """The household's cycles (``due_only``: what is running low), from the process's cached
+    table of the whole shop."""
     model = timing_model(turn)
     table = turn.ctx.cycles.table(turn.session, now, model)
-    return cycles(turn.session, turn.who.household_id, now, model, table)
+    pick = running_low if due_only else cycles
+    return pick(turn.session, turn.who.household_id, now, model, table=table)
 
 
 def _days(n: int) -> str:
@@ -44,9 +46,7 @@ class ActionRunningLow(ShopAction):
 
     def handle(self, turn: Turn) -> None:
         now = utcnow()
-        model = timing_model(turn)
-        table = turn.ctx.cycles.table(turn.session, now, model)
-        items = running_low(turn.session, turn.who.household_id, now, model, table=table)[:5]
+        items = household_cycles(turn, now, due_only=True)[:5]
         if not items:
             turn.say("Nothing looks due in the next week.")
             return
