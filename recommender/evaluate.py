@@ -25,6 +25,7 @@ from recommender.history import build_history
 from recommender.hybrid import HybridModel, HybridSettings, train_hybrid
 from recommender.metrics import basket_report, hit_at_k
 from recommender.ranker import RankerSettings, fit_ranker, label, top_k
+from recommender.sales import RecentSales
 from recommender.steps import Steps
 
 TRAIN_WINDOW = training.TRAIN_WINDOW
@@ -70,6 +71,7 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
     hist_fit = step("history (training point)", lambda: build_history(p, data.products, fit_point))
     hist_eval = step("history (cutoff)", lambda: build_history(p, data.products, cutoff))
     prices = pairs.week_prices(data.purchases)
+    sales = RecentSales.from_purchases(data.purchases, data.products)
 
     def eval_frames():
         warm_q, cold_q, truth = pairs.pair_queries(hist_eval, test, data.products)
@@ -77,7 +79,15 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
             (
                 q,
                 training.pair_frame(
-                    warm, hist_eval, q, truth, hybrid_eval, prices, popular=n, from_hybrid=n
+                    warm,
+                    hist_eval,
+                    q,
+                    truth,
+                    hybrid_eval,
+                    prices,
+                    popular=n,
+                    from_hybrid=n,
+                    sales=sales,
                 ),
             )
             for q, n in ((warm_q, 5), (cold_q, 10))
@@ -86,7 +96,7 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
 
     fit_warm, fit_cold = step(
         "pairs (training windows)",
-        lambda: training.training_frames(warm, fit_point, cutoff, hybrid_fit, prices),
+        lambda: training.training_frames(warm, fit_point, cutoff, hybrid_fit, prices, sales=sales),
     )
     (ev_warm, ev_cold), truth = step("pairs (cutoff)", eval_frames)
     warm_ranker = step(

@@ -43,9 +43,14 @@ def user_features(households: pd.DataFrame) -> dict[int, list[str]]:
 
 
 def household_features(row: Mapping[str, object]) -> list[str]:
-    """Features of one household given as a mapping (a new household, not in training)."""
-    frame = pd.DataFrame([{c: row.get(c) for c in DEMOGRAPHICS}], index=[0])
-    return user_features(frame)[0]
+    """Features of one household given as a mapping (a new household, not in training): the
+    same strings ``user_features`` makes, without a frame per call (rankers ask per row)."""
+    feats = []
+    for col in DEMOGRAPHICS:
+        value = row.get(col)
+        if isinstance(value, str) and value.strip():
+            feats.append(f"{col}:{value.strip()}")
+    return feats or [UNKNOWN_USER]
 
 
 def features_of(households: pd.DataFrame, household: int) -> list[str]:

@@ -24,6 +24,7 @@ from recommender.data import DEMOGRAPHICS
 from recommender.history import build_history
 from recommender.hybrid import HybridModel
 from recommender.ranker import Ranker
+from recommender.sales import RecentSales
 from recommender.training import MANIFEST, OFFERS_FILE, load_ranker
 
 if TYPE_CHECKING:
@@ -79,13 +80,15 @@ class LiveModels:
         candidate_ids: Sequence[int],
         now: pd.Timestamp,
         offers: Mapping[int, float] | None = None,
+        recent: pd.DataFrame | None = None,
     ) -> Ranking | None:
         """Order ``candidate_ids`` (products of ``category``) for the household.
 
         ``lines`` are the household's own purchases; ``products`` describes at least the
         candidates and the products in ``lines``; ``offers`` maps products on offer now to
-        their discount (0.2 for 20% off): this week's mailer and price to the rankers.
-        None when no ranker fits the case."""
+        their discount (0.2 for 20% off): this week's mailer and price to the rankers;
+        ``recent`` are every household's lines (``product``, ``basket``, ``ts``) of the
+        category in the last weeks (``recommender.sales``). None when no ranker fits."""
         if lines.empty:
             # Nothing bought yet. Measured on Complete Journey, LightFM from demographics alone
             # (0.064 Recall@10) loses to popularity (0.092) and to popularity among households
@@ -105,8 +108,15 @@ class LiveModels:
         )
         cands = self._shortlist(history, household_id, candidate_ids).assign(qid=0)
         promotions, prices = _offer_frames(offers or {}, now)
+        sales = RecentSales.from_purchases(recent, products) if recent is not None else None
         frame = pairs.features(
-            history, cands.merge(query, on="qid"), self.hybrid, households, promotions, prices
+            history,
+            cands.merge(query, on="qid"),
+            self.hybrid,
+            households,
+            promotions,
+            prices,
+            sales=sales,
         )
         scores = ranker.score(frame)
         order = np.argsort(-scores, kind="stable")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from recommender.baselines import tifu_scores
+from recommender.baselines import tifu_top
 from recommender.history import NEVER, History
 from recommender.hybrid import HybridModel, features_of
 
@@ -62,27 +62,7 @@ def basket_frame(
     demographics: pd.DataFrame,
 ) -> pd.DataFrame:
     """Candidates and features for households that have history."""
-    scores, items = tifu_scores(train, households.to_numpy())
-    rows = []
-    for i, household in enumerate(households):
-        row = scores.getrow(i)
-        if row.nnz:
-            order = np.argsort(-row.data)[:OWN_CANDIDATES]
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "household": household,
-                        "product": items[row.indices[order]],
-                        "tifu": row.data[order],
-                        "tifu_rank": np.arange(1, len(order) + 1),
-                    }
-                )
-            )
-    tifu = (
-        pd.concat(rows, ignore_index=True)
-        if rows
-        else pd.DataFrame(columns=["household", "product", "tifu", "tifu_rank"])
-    )
+    tifu = tifu_top(train, households.to_numpy(), OWN_CANDIDATES)
     popular = _popular(history, POPULAR_CANDIDATES)
     extra = [_everyone(households, popular)]
     if hybrid is not None:

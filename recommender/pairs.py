@@ -6,7 +6,8 @@ type's recent bestsellers, LightFM's picks for the household in the type, and th
 of the household's usual manufacturer (substitution within a brand: the 32 oz instead of the
 20 oz). Each candidate gets features a shop would recognise: how often and how lately the
 household bought it, how loyal the household is in the type, price against the household's
-usual, label and brand habits, this week's display and mailer, LightFM's score.
+usual, label and brand habits, this week's display and mailer, its share of the type's sales in
+the last 7 and 28 days (``recommender.sales``), LightFM's score.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import pandas as pd
 
 from recommender.history import NEVER, History
 from recommender.hybrid import HybridModel, features_of
+from recommender.sales import FEATURES as SALES_FEATURES
+from recommender.sales import RecentSales
 
 POPULAR_CANDIDATES = 5
 HYBRID_CANDIDATES = 5
@@ -72,6 +75,7 @@ FEATURES = [
     "lfm_score",
     "lfm_gap",
     "hh_price_index",
+    *SALES_FEATURES,
 ]
 
 
@@ -195,8 +199,10 @@ def features(
     households: pd.DataFrame,
     promotions: pd.DataFrame | None,
     prices: pd.DataFrame | None = None,
+    sales: RecentSales | None = None,
 ) -> pd.DataFrame:
-    """One row per candidate with the columns in ``FEATURES``."""
+    """One row per candidate with the columns in ``FEATURES`` (the ``sales`` ones missing
+    without ``sales``)."""
     f = cands.copy()
     own = history.own.set_index(["household", "product"])
     key = pd.MultiIndex.from_frame(f[["household", "product"]])
@@ -272,6 +278,10 @@ def features(
     f["display"], f["mailer"] = _promotions(f, promotions)
     f["week_discount"], f["week_seen"] = _week_discount(f, prices)
     f["lfm_score"], f["lfm_gap"] = _hybrid_scores(f, hybrid, households)
+    if sales is not None:
+        f = f.assign(**sales.features(f))
+    else:
+        f = f.assign(**{name: np.nan for name in SALES_FEATURES})
     _query_relative(f)
     return f
 

@@ -95,6 +95,9 @@ class TimingSettings:
     random_state: int = 0
     threads: int | None = 1  # OpenMP threads; more oversubscribes a shared machine (5x slower)
     rate_span: int = 56  # key label rates read the points 14..rate_span days before the moment
+    #: A key of ``DAYS_LOSSES``, or None to pick the loss on the most recent point (three more
+    #: fits; the evaluation does, and reports each loss's validation MAE).
+    days_loss: str | None = None
 
     @property
     def points(self) -> tuple[int, ...]:
@@ -200,7 +203,7 @@ class TimingModel:
         back = back.sample(min(len(back), s.max_rows), random_state=s.random_state)
         if len(back) < s.min_rows:
             return self
-        self.days_loss = self._choose_loss(back)
+        self.days_loss = s.days_loss or self._choose_loss(back)
         loss, log = DAYS_LOSSES[self.days_loss]
         self.models["days"] = self._regressor(back, loss, log)
         for name, q in (("low", 0.2), ("high", 0.8)):

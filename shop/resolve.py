@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +23,7 @@ from recommender.resolver import (
     filter_candidates,
     resolve,
 )
+from recommender.sales import WINDOWS_DAYS as SALES_WINDOWS_DAYS
 from shop.mentions import Match, MentionMatcher
 from shop.models import Category, Household, Member, Offer, Product, Purchase, utcnow
 from shop.models import Preference as PreferenceRow
@@ -254,6 +255,35 @@ def _offers_now(
     return out
 
 
+def _recent_sales(session: Session, product_ids: list[int], now: datetime) -> pd.DataFrame:
+    """Every household's lines of these products in the weeks before ``now``: what the shelf
+    is selling lately (``recommender.sales``)."""
+    since = now - timedelta(days=max(SALES_WINDOWS_DAYS))
+    rows = session.execute(
+        select(
+            Purchase.id,
+            Purchase.household_id,
+            Purchase.basket_id,
+            Purchase.product_id,
+            Purchase.purchased_at,
+        ).where(
+            Purchase.product_id.in_(product_ids),
+            Purchase.purchased_at >= since,
+            Purchase.purchased_at < now,
+        )
+    ).all()
+    raw = pd.DataFrame(rows, columns=["id", "household", "basket_id", "product", "ts"])
+    key = raw["basket_id"].fillna("line-" + raw["id"].astype(str))
+    key = raw["household"].astype(str) + "/" + key.astype(str)
+    return pd.DataFrame(
+        {
+            "product": raw["product"].astype("int64"),
+            "basket": pd.factorize(key)[0].astype("int64"),
+            "ts": pd.to_datetime(raw["ts"]),
+        }
+    )
+
+
 def _learned(
     session: Session,
     learned: LearnedContext,
@@ -274,6 +304,7 @@ def _learned(
         [c.product_id for c in candidates],
         pd.Timestamp(now),
         offers=_offers_now(session, household_id, [c.product_id for c in candidates], now),
+        recent=_recent_sales(session, [c.product_id for c in candidates], now),
     )
     if ranking is None:
         return None

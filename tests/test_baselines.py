@@ -12,7 +12,7 @@ from recommender.baselines import (
     popularity,
     recency_frequency,
     tifu_knn,
-    tifu_scores,
+    tifu_top,
     tifu_vectors,
 )
 
@@ -129,19 +129,29 @@ def test_tifu_neighbours_bring_in_their_items():
     assert sorted(mixed[1][:2]) == [1, 2] and mixed[1][2] == 3
 
 
-def test_tifu_scores_rows_follow_the_households_asked(shop):
-    scores, items = tifu_scores(shop, [2, 99, 1], neighbours=1, alpha=0.5)
-    again, same_items = tifu_scores(shop, [1, 2], neighbours=1, alpha=0.5)
-    assert scores.shape == (3, len(items)) and items.tolist() == same_items.tolist()
-    assert scores[1].nnz == 0  # no history, no score
-    assert scores[[0, 2]].toarray() == pytest.approx(again[[1, 0]].toarray())
+def test_tifu_top_rows_follow_the_households_asked(shop):
+    top = tifu_top(shop, [2, 99, 1], 50, neighbours=1, alpha=0.5)
+    again = tifu_top(shop, [1, 2], 50, neighbours=1, alpha=0.5)
+    assert list(dict.fromkeys(top["household"])) == [2, 1]  # no history, no candidates
+    for household in (1, 2):
+        one = top[top["household"] == household].reset_index(drop=True)
+        assert one.equals(again[again["household"] == household].reset_index(drop=True))
+        assert one["tifu_rank"].tolist() == list(range(1, len(one) + 1))
+        assert one["tifu"].is_monotonic_decreasing
 
 
-def test_tifu_scores_with_alpha_one_are_the_vectors(shop):
+def test_tifu_top_with_alpha_one_are_the_vectors(shop):
     users, vectors, items = tifu_vectors(shop)
-    scores, score_items = tifu_scores(shop, users.tolist(), alpha=1.0)
-    assert score_items.tolist() == items.tolist()
-    assert scores.toarray() == pytest.approx(vectors.toarray(), rel=1e-6)
+    top = tifu_top(shop, users.tolist(), 1_000, alpha=1.0)
+    dense = vectors.toarray()
+    assert len(top) == (dense > 0).sum()
+    rows = pd.Index(users).get_indexer(top["household"])
+    cols = pd.Index(items).get_indexer(top["product"])
+    assert top["tifu"].to_numpy() == pytest.approx(dense[rows, cols], rel=1e-6)
+    first = top.groupby("household").head(2)
+    assert first.groupby("household")["product"].apply(set).tolist() == [
+        set(items[np.argsort(-row)[:2]]) for row in dense
+    ]
 
 
 def test_als_recommends_the_co_bought_item():

@@ -14,6 +14,7 @@ from recommender.hybrid import HybridModel, HybridSettings, household_features, 
 from recommender.live import LiveModels, ModelWatcher
 from recommender.pairs import candidates, features, pair_queries
 from recommender.ranker import RankerSettings, fit_ranker, label, top_k
+from recommender.sales import RecentSales
 from recommender.training import MANIFEST, TrainSettings, train_models
 
 START = pd.Timestamp("2024-01-01")
@@ -155,6 +156,29 @@ def test_live_rank_keeps_a_loyal_household_on_its_brand(trained, data):
     ranking = models.rank(1, GROUP_X, lines, data.products, "KETCHUP", [1, 2, 3], now)
     assert ranking is not None and ranking.kind == "brand"
     assert ranking.product_ids[0] == 1 and ranking.own_baskets[0] > 10
+
+
+def test_live_rank_reads_the_shops_recent_sales(trained, data):
+    """The shop passes every household's recent lines of the category: the rankers see each
+    candidate's share of the type's sales, and a loyal household stays on its brand."""
+    models = LiveModels.load(trained[0])
+    now = START + pd.Timedelta(days=DAYS)
+    p = data.purchases
+    recent = p[p["ts"] >= now - pd.Timedelta(days=28)]
+    lines = p[p["household"] == 1]
+    ranking = models.rank(
+        1, GROUP_X, lines, data.products, "KETCHUP", [1, 2, 3], now, recent=recent
+    )
+    assert ranking is not None and ranking.product_ids[0] == 1
+    hist = build_history(lines, data.products, now, popularity=models.items)
+    query = pd.DataFrame(
+        {"qid": 0, "household": 1, "type": "KETCHUP", "qtime": now, "product": [1, 2, 3]}
+    )
+    sales = RecentSales.from_purchases(recent, data.products)
+    f = features(hist, query, None, data.households, None, None, sales=sales)
+    ketchup = recent[recent["product"].isin([1, 2, 3])]
+    share = ketchup.drop_duplicates(["product", "basket"])["product"].value_counts(normalize=True)
+    assert f.set_index("product")["sold28_share"].to_dict() == pytest.approx(share.to_dict())
 
 
 def test_live_rank_leaves_households_without_history_to_the_rules(trained, data):
