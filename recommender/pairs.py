@@ -135,6 +135,7 @@ def candidates(
     *,
     popular: int = POPULAR_CANDIDATES,
     from_hybrid: int = HYBRID_CANDIDATES,
+    sales: RecentSales | None = None,
 ) -> pd.DataFrame:
     pop = history.popularity
     active = pop[pop["recent"] > 0]
@@ -156,6 +157,8 @@ def candidates(
     parts.append(same_brand[["qid", "product"]])
     if promotions is not None and not promotions.empty:
         parts.append(_promoted(queries, active, promotions))
+    if sales is not None:
+        parts.append(sales.best_sellers(queries, popular))
     if hybrid is not None and from_hybrid:
         parts.append(
             hybrid_top(hybrid, queries, active.index, pop["type"], households, from_hybrid)

@@ -32,6 +32,7 @@ class RecentSales:
     products: np.ndarray
     types: np.ndarray
     type_index: pd.Index
+    lines: pd.DataFrame  # product, type, ts: one row per basket holding the product
 
     @classmethod
     def from_purchases(cls, purchases: pd.DataFrame, products: pd.DataFrame) -> RecentSales:
@@ -49,7 +50,32 @@ class RecentSales:
             np.sort(ids * _SHIFT + seconds),
             np.sort(type_ids[keep].astype(np.int64) * _SHIFT + seconds[keep]),
             type_index,
+            pd.DataFrame(
+                {
+                    "product": ids[keep],
+                    "type": type_index[type_ids[keep]],
+                    "ts": lines["ts"].to_numpy()[keep],
+                }
+            ),
         )
+
+    def best_sellers(self, queries: pd.DataFrame, n: int) -> pd.DataFrame:
+        """The ``n`` best sellers of each query's type in the 28 days before the Monday of its
+        week (``qid``, ``product``): what the shelf offers now, where the history's best
+        sellers are weeks old."""
+        week = queries["qtime"].dt.to_period("W").dt.start_time
+        out = []
+        for monday, group in queries.assign(week=week).groupby("week"):
+            since = monday - pd.Timedelta(days=max(WINDOWS_DAYS))
+            recent = self.lines[(self.lines["ts"] >= since) & (self.lines["ts"] < monday)]
+            recent = recent[recent["type"].isin(group["type"].unique())]
+            counts = recent.groupby(["type", "product"]).size().rename("n").reset_index()
+            top = counts.sort_values(["n", "product"], ascending=[False, True])
+            top = top.groupby("type").head(n)
+            out.append(group[["qid", "type"]].merge(top, on="type")[["qid", "product"]])
+        if not out:
+            return pd.DataFrame(columns=["qid", "product"])
+        return pd.concat(out, ignore_index=True)
 
     def features(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         """For rows with ``product``, ``type`` and ``qtime``: per window, the product's share of

@@ -140,3 +140,26 @@ def test_basket_report_by_hand():
     # new items: 99 for household 1 (missed), 21 for 2 (found), 30 for 3 (no recommendations)
     assert report["households_new"] == 3 and report["recall_new"] == round(1 / 3, 4)
     assert report["repeat_share_of_recs"] == round((2 / 3 + 1 / 3 + 0) / 3, 4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.dictionaries(
+        st.integers(0, 50), st.sets(st.integers(0, 6), min_size=1, max_size=4), min_size=1
+    ),
+    st.integers(1, 3),
+)
+def test_hindsight_list_is_the_best_single_list(truth, k):
+    """No fixed list of ``k`` items has a higher mean recall on the same baskets (brute force
+    over every list from 7 items)."""
+    from itertools import combinations
+
+    import pandas as pd
+
+    from recommender.evaluate import _hindsight_list
+
+    households = pd.Index(sorted(truth))
+    best = basket_report(_hindsight_list(truth, households, k), truth, {}, k)["recall"]
+    for items in combinations(range(7), k):
+        other = basket_report({h: list(items) for h in households}, truth, {}, k)["recall"]
+        assert other <= best + 1e-9
