@@ -21,9 +21,10 @@ from rich.console import Console
 from recommender import baselines, nextbasket, pairs, training
 from recommender.als import als
 from recommender.data import RetailData, first_baskets, from_completejourney
+from recommender.eval_tables import frequency_key, hindsight_list, pair_table, popular_in_type
 from recommender.history import build_history
 from recommender.hybrid import HybridModel, HybridSettings, train_hybrid
-from recommender.metrics import basket_report, hit_at_k
+from recommender.metrics import basket_report
 from recommender.ranker import RankerSettings, fit_ranker, label, top_k
 from recommender.sales import RecentSales
 from recommender.steps import Steps
@@ -103,24 +104,24 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
     )
     truth_sets = {int(q): set(g) for q, g in truth.groupby("qid")["product"]}
 
-    brand = _pair_table(
+    brand = pair_table(
         ev_warm,
         truth_sets,
         {
             "hybrid ranker (ours)": warm_ranker.score(ev_warm[1]),
-            "most popular in type": _popular_in_type(hist_eval, ev_warm[0]),
-            "household most frequent": _frequency_key(ev_warm[1]),
+            "most popular in type": popular_in_type(hist_eval, ev_warm[0]),
+            "household most frequent": frequency_key(ev_warm[1]),
             "household most recent": -ev_warm[1]["own_age"].to_numpy()
             + 1e-3 * ev_warm[1]["share_all"],
             "LightFM alone": "lfm_score",
         },
     )
-    cold = _pair_table(
+    cold = pair_table(
         ev_cold,
         truth_sets,
         {
             "hybrid ranker (ours)": cold_ranker.score(ev_cold[1]),
-            "most popular in type": _popular_in_type(hist_eval, ev_cold[0]),
+            "most popular in type": popular_in_type(hist_eval, ev_cold[0]),
             "LightFM alone": "lfm_score",
         },
     )
@@ -180,47 +181,6 @@ def _holdout(data: RetailData, share: float, seed: int) -> np.ndarray:
     demo = data.households.dropna(how="all").index.to_numpy()
     rng = np.random.default_rng(seed)
     return np.sort(rng.choice(demo, size=int(round(share * len(demo))), replace=False))
-
-
-def _popular_in_type(hist, queries: pd.DataFrame, k: int = 3) -> dict[int, list[int]]:
-    """The type's ``k`` products in the most baskets before the cutoff, for every query: over
-    the whole type, so the baseline does not depend on our candidate set."""
-    pop = hist.popularity
-    pop = pop[pop["all"] > 0].reset_index()
-    best = pop.sort_values(["all", "product"], ascending=[False, True]).groupby("type").head(k)
-    tops = best.groupby("type")["product"].apply(list).to_dict()
-    return {int(q): tops.get(t, []) for q, t in zip(queries["qid"], queries["type"], strict=True)}
-
-
-def _frequency_key(frame: pd.DataFrame) -> np.ndarray:
-    """Most baskets first; ties go to the most recent, then the most popular."""
-    return (frame["own_baskets"] * 1e6 - frame["own_age"] + frame["share_all"] * 1e-3).to_numpy()
-
-
-def _pair_table(queries_frame: tuple, truth: dict[int, set[int]], methods: dict) -> dict:
-    queries, frame = queries_frame
-    table = {
-        "pairs": int(len(queries)),
-        "candidate_coverage": round(
-            float(frame.groupby("qid")["label"].max().reindex(queries["qid"]).fillna(0).mean()), 4
-        ),
-    }
-    for name, score in methods.items():
-        ranked = score if isinstance(score, dict) else top_k(frame, score, "qid", 3)
-        table[name] = {
-            f"top{k}": round(
-                float(
-                    np.mean(
-                        [hit_at_k(ranked.get(int(q), []), truth[int(q)], k) for q in queries["qid"]]
-                    )
-                ),
-                4,
-            )
-            if len(queries)
-            else 0.0
-            for k in (1, 3)
-        }
-    return table
 
 
 def _basket_labels(hist, lines: pd.DataFrame, start: pd.Timestamp, stop: pd.Timestamp) -> dict:
@@ -305,22 +265,10 @@ def _cold_start(
         "learned ranker (demographics, LightFM)": top_k(frame, model.score(frame), "household", k),
         "popularity": baselines.popularity(train, hh, k),
         "LightFM alone (demographics)": top_k(frame, "lfm_score", "household", k),
-        "(reference) best single list in hindsight": _hindsight_list(truth, hh, k),
+        "(reference) best single list in hindsight": hindsight_list(truth, hh, k),
     }
     empty: dict[int, set[int]] = {}
     return {name: basket_report(recs, truth, empty, k) for name, recs in methods.items()}
-
-
-def _hindsight_list(truth: dict[int, set[int]], households: pd.Index, k: int) -> dict:
-    """The one list of ``k`` products with the highest mean recall on ``truth`` itself (recall
-    adds up over items, so: the items with the largest sum of 1 / basket size). Not a method:
-    the ceiling of every list that is the same for all households, popularity included."""
-    weight: dict[int, float] = {}
-    for basket in truth.values():
-        for item in basket:
-            weight[item] = weight.get(item, 0.0) + 1.0 / len(basket)
-    best = sorted(weight, key=lambda item: (-weight[item], item))[:k]
-    return {int(h): list(best) for h in households}
 
 
 def run_sections(data: RetailData, options: Options, sections: list[str], console: Console) -> dict:

@@ -156,10 +156,10 @@ def test_hindsight_list_is_the_best_single_list(truth, k):
 
     import pandas as pd
 
-    from recommender.evaluate import _hindsight_list
+    from recommender.eval_tables import hindsight_list
 
     households = pd.Index(sorted(truth))
-    best = basket_report(_hindsight_list(truth, households, k), truth, {}, k)["recall"]
+    best = basket_report(hindsight_list(truth, households, k), truth, {}, k)["recall"]
     for items in combinations(range(7), k):
         other = basket_report({h: list(items) for h in households}, truth, {}, k)["recall"]
         assert other <= best + 1e-9

@@ -1,0 +1,67 @@
+"""The evaluation's hit-rate tables and the baselines that are not rankers: the pair tables
+(brand resolution, cold pairs) over a frame of scored candidates, the type's best sellers, and
+the best single next-basket list in hindsight (a ceiling, not a method)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from recommender.metrics import hit_at_k
+from recommender.ranker import top_k
+
+
+def popular_in_type(hist, queries: pd.DataFrame, k: int = 3) -> dict[int, list[int]]:
+    """The type's ``k`` products in the most baskets before the cutoff, for every query: over
+    the whole type, so the baseline does not depend on our candidate set."""
+    pop = hist.popularity
+    pop = pop[pop["all"] > 0].reset_index()
+    best = pop.sort_values(["all", "product"], ascending=[False, True]).groupby("type").head(k)
+    tops = best.groupby("type")["product"].apply(list).to_dict()
+    return {int(q): tops.get(t, []) for q, t in zip(queries["qid"], queries["type"], strict=True)}
+
+
+def frequency_key(frame: pd.DataFrame) -> np.ndarray:
+    """Most baskets first; ties go to the most recent, then the most popular."""
+    return (frame["own_baskets"] * 1e6 - frame["own_age"] + frame["share_all"] * 1e-3).to_numpy()
+
+
+def pair_table(queries_frame: tuple, truth: dict[int, set[int]], methods: dict) -> dict:
+    """Top-1 and top-3 hit rates per method: a column of ``frame`` or an array of its rows'
+    scores (ranked within each query), or ready rankings by query id (a dict); and how often the
+    candidates hold the truth at all."""
+    queries, frame = queries_frame
+    table = {
+        "pairs": int(len(queries)),
+        "candidate_coverage": round(
+            float(frame.groupby("qid")["label"].max().reindex(queries["qid"]).fillna(0).mean()), 4
+        ),
+    }
+    for name, score in methods.items():
+        ranked = score if isinstance(score, dict) else top_k(frame, score, "qid", 3)
+        table[name] = {
+            f"top{k}": round(
+                float(
+                    np.mean(
+                        [hit_at_k(ranked.get(int(q), []), truth[int(q)], k) for q in queries["qid"]]
+                    )
+                ),
+                4,
+            )
+            if len(queries)
+            else 0.0
+            for k in (1, 3)
+        }
+    return table
+
+
+def hindsight_list(truth: dict[int, set[int]], households: pd.Index, k: int) -> dict:
+    """The one list of ``k`` products with the highest mean recall on ``truth`` itself (recall
+    adds up over items, so: the items with the largest sum of 1 / basket size). Not a method:
+    the ceiling of every list that is the same for all households, popularity included."""
+    weight: dict[int, float] = {}
+    for basket in truth.values():
+        for item in basket:
+            weight[item] = weight.get(item, 0.0) + 1.0 / len(basket)
+    best = sorted(weight, key=lambda item: (-weight[item], item))[:k]
+    return {int(h): list(best) for h in households}
