@@ -25,7 +25,7 @@ from recommender.history import build_history
 from recommender.hybrid import HybridModel
 from recommender.ranker import Ranker
 from recommender.sales import RecentSales
-from recommender.training import MANIFEST, OFFERS_FILE, load_ranker
+from recommender.training import COLD_CANDIDATES, MANIFEST, OFFERS_FILE, load_ranker
 
 if TYPE_CHECKING:
     from recommender.offers import OfferModel
@@ -106,7 +106,7 @@ class LiveModels:
         query = pd.DataFrame(
             {"qid": [0], "household": [household_id], "type": [category], "qtime": [now]}
         )
-        cands = self._shortlist(history, household_id, candidate_ids).assign(qid=0)
+        cands = self._shortlist(history, candidate_ids, recent).assign(qid=0)
         promotions, prices = _offer_frames(offers or {}, now)
         sales = RecentSales.from_purchases(recent, products) if recent is not None else None
         frame = pairs.features(
@@ -149,13 +149,19 @@ class LiveModels:
             {c: 0.0 for c in items.columns if c not in ("type", "category", "manufacturer", "size")}
         )
 
-    def _shortlist(self, history, household_id: int, candidate_ids: Sequence[int]):
-        """All candidates in small categories; the household's own and the best sellers else."""
+    def _shortlist(self, history, candidate_ids: Sequence[int], recent: pd.DataFrame | None):
+        """All candidates in small categories; else the household's own, what sold lately
+        (``recent``) and the best sellers at training time, in that order."""
         ids = pd.Index(list(dict.fromkeys(int(c) for c in candidate_ids)))
         if len(ids) > MAX_CANDIDATES:
             own = history.own.loc[history.own["product"].isin(ids), "product"]
+            sold: list[int] = []
+            if recent is not None:
+                lines = recent[recent["product"].isin(ids)]
+                counts = lines.drop_duplicates(["product", "basket"])["product"].value_counts()
+                sold = list(counts.index[: COLD_CANDIDATES["popular"]])
             popular = history.popularity.reindex(ids)["recent"].sort_values(ascending=False)
-            keep = list(dict.fromkeys([*own, *popular.index]))[:MAX_CANDIDATES]
+            keep = list(dict.fromkeys([*own, *sold, *popular.index]))[:MAX_CANDIDATES]
             ids = pd.Index(keep)
         return pd.DataFrame({"product": ids.to_numpy()})
 

@@ -181,6 +181,17 @@ def test_live_rank_reads_the_shops_recent_sales(trained, data):
     assert f.set_index("product")["sold28_share"].to_dict() == pytest.approx(share.to_dict())
 
 
+def test_a_large_category_is_shortlisted_with_what_sold_lately(trained, data):
+    models = LiveModels.load(trained[0])
+    now = START + pd.Timedelta(days=DAYS)
+    lines = data.purchases[data.purchases["household"] == 1]
+    hist = build_history(lines, data.products, now, popularity=models.items)
+    ids = [*range(1000, 1100), 1]
+    recent = pd.DataFrame({"product": [1099] * 3, "basket": [1, 2, 3], "ts": now})
+    shortlist = models._shortlist(hist, ids, recent)["product"].tolist()
+    assert len(shortlist) == 60 and shortlist[:2] == [1, 1099]  # own first, then sold lately
+
+
 def test_live_rank_leaves_households_without_history_to_the_rules(trained, data):
     models = LiveModels.load(trained[0])
     now = START + pd.Timedelta(days=DAYS)
