@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -24,11 +26,25 @@ _PURCHASE_COLUMNS = (
 )
 
 
-def purchases_frame(session: Session, household_id: int | None = None) -> pd.DataFrame:
-    """All purchases (or one household's), one row per line."""
+def purchases_frame(
+    session: Session,
+    household_id: int | None = None,
+    *,
+    product_ids: Sequence[int] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> pd.DataFrame:
+    """All purchases, one row per line; or one household's, or of some products, bought in
+    [``since``, ``until``)."""
     query = select(*_PURCHASE_COLUMNS)
     if household_id is not None:
         query = query.where(Purchase.household_id == household_id)
+    if product_ids is not None:
+        query = query.where(Purchase.product_id.in_(list(product_ids)))
+    if since is not None:
+        query = query.where(Purchase.purchased_at >= since)
+    if until is not None:
+        query = query.where(Purchase.purchased_at < until)
     rows = session.execute(query).all()
     raw = pd.DataFrame(
         rows,

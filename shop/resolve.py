@@ -259,29 +259,7 @@ def _recent_sales(session: Session, product_ids: list[int], now: datetime) -> pd
     """Every household's lines of these products in the weeks before ``now``: what the shelf
     is selling lately (``recommender.sales``)."""
     since = now - timedelta(days=max(SALES_WINDOWS_DAYS))
-    rows = session.execute(
-        select(
-            Purchase.id,
-            Purchase.household_id,
-            Purchase.basket_id,
-            Purchase.product_id,
-            Purchase.purchased_at,
-        ).where(
-            Purchase.product_id.in_(product_ids),
-            Purchase.purchased_at >= since,
-            Purchase.purchased_at < now,
-        )
-    ).all()
-    raw = pd.DataFrame(rows, columns=["id", "household", "basket_id", "product", "ts"])
-    key = raw["basket_id"].fillna("line-" + raw["id"].astype(str))
-    key = raw["household"].astype(str) + "/" + key.astype(str)
-    return pd.DataFrame(
-        {
-            "product": raw["product"].astype("int64"),
-            "basket": pd.factorize(key)[0].astype("int64"),
-            "ts": pd.to_datetime(raw["ts"]),
-        }
-    )
+    return purchases_frame(session, product_ids=product_ids, since=since, until=now)
 
 
 def _learned(

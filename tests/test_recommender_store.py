@@ -149,3 +149,25 @@ def test_evaluate_command_on_complete_journey(tmp_path):
         "brand_resolution.png",
         "next_basket.png",
     }
+
+
+def test_recent_sales_are_every_households_lines_of_the_category_before_now(sqlite_demo_store):
+    """What the resolver hands the rankers as "sold lately": the category's lines of the last
+    28 days before the moment, all households, none from that moment on."""
+    from datetime import timedelta
+
+    from shop.recommend_data import purchases_frame
+    from shop.resolve import _recent_sales
+
+    with sqlite_demo_store.session() as s:
+        everything = purchases_frame(s)
+        products = store_data(s).products
+        ketchup = [int(p) for p in products.index[products["type"] == "ketchup"]]
+        now = everything["ts"].quantile(0.9).to_pydatetime()
+        recent = _recent_sales(s, ketchup, now)
+    since = now - timedelta(days=28)
+    expected = everything[
+        everything["product"].isin(ketchup) & (everything["ts"] >= since) & (everything["ts"] < now)
+    ]
+    assert len(recent) == len(expected) > 0 and recent["household"].nunique() > 1
+    assert set(recent["product"]) <= set(ketchup)
