@@ -288,10 +288,17 @@ def _tifu_chunks(
         yield mixed, items
 
 
-#: The paper's best settings on grocery data, as ``tifu_knn`` defaults them.
+#: TIFU-KNN settings for ``tifu_knn`` and ``tifu_top``: the paper's best on grocery data.
 _TIFU_DEFAULTS: dict = dict(
     group_size=3, within_decay=0.98, group_decay=0.9, neighbours=300, alpha=0.6, metric="euclidean"
 )
+
+
+def _tifu_settings(params: dict) -> dict:
+    unknown = set(params) - set(_TIFU_DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown TIFU-KNN parameters: {', '.join(sorted(unknown))}")
+    return {**_TIFU_DEFAULTS, **params}
 
 
 def tifu_top(
@@ -303,7 +310,7 @@ def tifu_top(
     The candidates of the next-basket ranker; rows with many neighbours are nearly dense, so
     only the top ``n`` of each chunk is kept."""
     wanted = _ids(households)
-    settings = {**_TIFU_DEFAULTS, **params}
+    settings = _tifu_settings(params)
     parts, offset = [], 0
     for dense, items in _tifu_chunks(train, wanted, settings):
         width = min(n, dense.shape[1])
@@ -334,28 +341,14 @@ def tifu_top(
 
 
 def tifu_knn(
-    train: pd.DataFrame,
-    households: Iterable[int],
-    k: int,
-    *,
-    group_size: int = 3,
-    within_decay: float = 0.98,
-    group_decay: float = 0.9,
-    neighbours: int = 300,
-    alpha: float = 0.6,
-    metric: str = "euclidean",
+    train: pd.DataFrame, households: Iterable[int], k: int, **params: float | int | str
 ) -> dict[int, list[int]]:
     """TIFU-KNN (Hu et al., SIGIR 2020): the household's own decayed item frequency blended with
-    that of similar households, which adds the items its neighbours buy and it has not yet."""
+    that of similar households, which adds the items its neighbours buy and it has not yet.
+    ``params`` override ``_TIFU_DEFAULTS`` (group_size, within_decay, group_decay, neighbours,
+    alpha, metric)."""
     wanted = _ids(households)
-    params = dict(
-        group_size=group_size,
-        within_decay=within_decay,
-        group_decay=group_decay,
-        neighbours=neighbours,
-        alpha=alpha,
-        metric=metric,
-    )
+    params = _tifu_settings(params)
     popularity = _popularity_rank(train)
     ranked: list[list[int]] = []
     for dense, items in _tifu_chunks(train, wanted, params):

@@ -114,7 +114,15 @@ def training_frames(
         window = p[(p["ts"] >= point) & (p["ts"] < stop)]
         warm_q, cold_q, truth = pairs.pair_queries(hist, window, data.products)
         warm = pair_frame(
-            data, hist, warm_q, truth, None, prices, popular=5, from_hybrid=0, sales=sales
+            data,
+            hist,
+            warm_q,
+            truth,
+            None,
+            prices,
+            popular=WARM_CANDIDATES["popular"],
+            from_hybrid=0,  # the brand ranker reads no LightFM score
+            sales=sales,
         )
         warm_frames.append(warm.assign(qid=warm["qid"] + i * QID_STRIDE))
         if i == 0:
