@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +23,9 @@ from recommender.als import als
 from recommender.data import RetailData, first_baskets, from_completejourney
 from recommender.eval_tables import frequency_key, hindsight_list, pair_table, popular_in_type
 from recommender.history import build_history
-from recommender.hybrid import HybridModel, HybridSettings, train_hybrid
+from recommender.hybrid import HybridSettings, HybridTrainer
 from recommender.metrics import basket_report
+from recommender.neighbours import Neighbours
 from recommender.ranker import RankerSettings, fit_ranker, label, top_k
 from recommender.sales import RecentSales
 from recommender.steps import Steps
@@ -43,7 +44,9 @@ class Options:
     seed: int = 42
     k: int = 10
     hybrid: HybridSettings = field(default_factory=HybridSettings)
-    ranker: RankerSettings = field(default_factory=RankerSettings)
+    ranker: RankerSettings = field(default_factory=RankerSettings)  # next basket, new households
+    brand_ranker: RankerSettings = field(default_factory=lambda: replace(training.BRAND_RANKER))
+    cold_ranker: RankerSettings = field(default_factory=lambda: replace(training.COLD_RANKER))
     progress: bool = True
 
 
@@ -62,13 +65,17 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
     before_fit, before_cut = p[p["ts"] < fit_point], p[p["ts"] < cutoff]
     test = p[(p["ts"] >= cutoff) & (p["ts"] < end)]
 
-    def hybrid(lines: pd.DataFrame) -> HybridModel:
-        return train_hybrid(
-            lines, data.products, warm.households, options.hybrid, progress=options.progress
-        )
-
-    hybrid_fit = step("LightFM (training point)", lambda: hybrid(before_fit))
-    hybrid_eval = step("LightFM (cutoff)", lambda: hybrid(before_cut))
+    # As `dash train` does: one model fitted at the training point, then refreshed to the cutoff.
+    trainer = HybridTrainer(
+        data.products, warm.households, before_cut["household"].unique(), options.hybrid
+    )
+    hybrid_fit = step(
+        "LightFM (training point)", lambda: trainer.fit(before_fit, progress=options.progress)
+    )
+    hybrid_eval = step(
+        "LightFM (refreshed to the cutoff)",
+        lambda: trainer.refresh(before_cut, progress=options.progress),
+    )
     hist_fit = step("history (training point)", lambda: build_history(p, data.products, fit_point))
     hist_eval = step("history (cutoff)", lambda: build_history(p, data.products, cutoff))
     prices = pairs.week_prices(data.purchases)
@@ -76,16 +83,25 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
 
     def eval_frames():
         warm_q, cold_q, truth = pairs.pair_queries(hist_eval, test, data.products)
+        similar = Neighbours.from_purchases(before_cut, data.products)
         frames = [
             (
                 q,
                 training.pair_frame(
-                    warm, hist_eval, q, truth, hybrid_eval, prices, sales=sales, **counts
+                    warm,
+                    hist_eval,
+                    q,
+                    truth,
+                    hybrid_eval,
+                    prices,
+                    sales=sales,
+                    neighbours=nb,
+                    **counts,
                 ),
             )
-            for q, counts in (
-                (warm_q, training.WARM_CANDIDATES),
-                (cold_q, training.COLD_CANDIDATES),
+            for q, counts, nb in (
+                (warm_q, training.WARM_CANDIDATES, None),
+                (cold_q, training.COLD_CANDIDATES, similar),
             )
         ]
         return frames, truth
@@ -96,11 +112,12 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
     )
     (ev_warm, ev_cold), truth = step("pairs (cutoff)", eval_frames)
     warm_ranker = step(
-        "brand ranker", lambda: fit_ranker(fit_warm, training.BRAND_FEATURES, options.ranker)
+        "brand ranker",
+        lambda: fit_ranker(fit_warm, training.BRAND_FEATURES, options.brand_ranker),
     )
     cold_ranker = step(
         "cold-pair ranker",
-        lambda: fit_ranker(fit_cold, training.COLD_PAIR_FEATURES, options.ranker),
+        lambda: fit_ranker(fit_cold, training.COLD_PAIR_FEATURES, options.cold_ranker),
     )
     truth_sets = {int(q): set(g) for q, g in truth.groupby("qid")["product"]}
 

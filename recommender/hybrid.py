@@ -101,6 +101,7 @@ class HybridSettings:
     user_alpha: float = 1e-6
     random_state: int = 42
     threads: int = 2
+    refresh_epochs: int = 3  # continuing a fitted model on later history (HybridTrainer)
 
 
 @dataclass
@@ -197,46 +198,73 @@ def train_hybrid(
     progress: bool = True,
 ) -> HybridModel:
     """Fit LightFM on household x product interactions (weight: log of baskets bought in)."""
-    from lightfm import LightFM
-    from lightfm.data import Dataset
+    trainer = HybridTrainer(products, households, purchases["household"].unique(), settings)
+    return trainer.fit(purchases, progress=progress)
 
-    settings = settings or HybridSettings()
-    counts = purchases.groupby(["household", "product"])["basket"].nunique().reset_index()
-    users = np.sort(households.index.union(pd.Index(counts["household"].unique())).to_numpy())
-    items = products.index.to_numpy()
-    ufeats = user_features(households.reindex(users))
-    ifeats = item_features(products)
 
-    dataset = Dataset(user_identity_features=True, item_identity_features=True)
-    dataset.fit(
-        users,
-        items,
-        user_features={f for fs in ufeats.values() for f in fs},
-        item_features={f for fs in ifeats.values() for f in fs},
-    )
-    interactions, weights = dataset.build_interactions(
-        (int(h), int(p), 1.0 + np.log(c)) for h, p, c in counts.itertuples(index=False, name=None)
-    )
-    user_matrix = dataset.build_user_features(ufeats.items())
-    item_matrix = dataset.build_item_features(ifeats.items())
+class HybridTrainer:
+    """One LightFM model with its id and feature maps, fitted and then refreshed.
 
-    model = LightFM(
-        no_components=settings.components,
-        loss=settings.loss,
-        learning_rate=settings.learning_rate,
-        item_alpha=settings.item_alpha,
-        user_alpha=settings.user_alpha,
-        random_state=settings.random_state,
-    )
-    for _ in tqdm(range(settings.epochs), desc="LightFM epochs", disable=not progress):
-        model.fit_partial(
-            interactions,
-            user_features=user_matrix,
-            item_features=item_matrix,
-            sample_weight=weights,
-            num_threads=settings.threads,
+    `dash train` needs two models: one on history before the rankers' training window (their
+    LightFM scores must not have seen the labels) and the live one on all history. The live
+    one continues the first with a few epochs over all history (``refresh``) instead of a
+    second fit from scratch: the maps, feature matrices and learned vectors carry over."""
+
+    def __init__(
+        self,
+        products: pd.DataFrame,
+        households: pd.DataFrame,
+        buyers: Iterable[int],
+        settings: HybridSettings | None = None,
+    ) -> None:
+        from lightfm import LightFM
+        from lightfm.data import Dataset
+
+        self.settings = settings or HybridSettings()
+        users = np.sort(households.index.union(pd.Index(list(buyers))).to_numpy())
+        ufeats = user_features(households.reindex(users))
+        ifeats = item_features(products)
+        self.dataset = Dataset(user_identity_features=True, item_identity_features=True)
+        self.dataset.fit(
+            users,
+            products.index.to_numpy(),
+            user_features={f for fs in ufeats.values() for f in fs},
+            item_features={f for fs in ifeats.values() for f in fs},
         )
-    return _export(model, dataset, user_matrix, item_matrix)
+        self.user_matrix = self.dataset.build_user_features(ufeats.items())
+        self.item_matrix = self.dataset.build_item_features(ifeats.items())
+        s = self.settings
+        self.model = LightFM(
+            no_components=s.components,
+            loss=s.loss,
+            learning_rate=s.learning_rate,
+            item_alpha=s.item_alpha,
+            user_alpha=s.user_alpha,
+            random_state=s.random_state,
+        )
+
+    def fit(self, purchases: pd.DataFrame, epochs: int | None = None, *, progress: bool = True):
+        """Train on ``purchases`` (every household in them must have been given as a buyer)
+        for ``epochs`` (the settings' by default) from wherever the model is now."""
+        counts = purchases.groupby(["household", "product"])["basket"].nunique().reset_index()
+        interactions, weights = self.dataset.build_interactions(
+            (int(h), int(p), 1.0 + np.log(c))
+            for h, p, c in counts.itertuples(index=False, name=None)
+        )
+        epochs = self.settings.epochs if epochs is None else epochs
+        for _ in tqdm(range(epochs), desc="LightFM epochs", disable=not progress):
+            self.model.fit_partial(
+                interactions,
+                user_features=self.user_matrix,
+                item_features=self.item_matrix,
+                sample_weight=weights,
+                num_threads=self.settings.threads,
+            )
+        return _export(self.model, self.dataset, self.user_matrix, self.item_matrix)
+
+    def refresh(self, purchases: pd.DataFrame, *, progress: bool = True) -> HybridModel:
+        """Continue on (more) history for ``settings.refresh_epochs``."""
+        return self.fit(purchases, self.settings.refresh_epochs, progress=progress)
 
 
 def _export(model, dataset, user_matrix: sp.csr_matrix, item_matrix: sp.csr_matrix) -> HybridModel:
@@ -256,7 +284,8 @@ def _export(model, dataset, user_matrix: sp.csr_matrix, item_matrix: sp.csr_matr
         user_biases=user_biases,
         item_vectors=item_vectors,
         item_biases=item_biases,
-        feature_vectors=np.asarray(model.user_embeddings, dtype=np.float32),
-        feature_biases=np.asarray(model.user_biases, dtype=np.float32),
+        # copies: the model may go on training (HybridTrainer.refresh) after this export
+        feature_vectors=np.array(model.user_embeddings, dtype=np.float32),
+        feature_biases=np.array(model.user_biases, dtype=np.float32),
         feature_index={str(k): int(v) for k, v in feature_index.items()},
     )

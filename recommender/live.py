@@ -23,6 +23,8 @@ from recommender import pairs
 from recommender.data import DEMOGRAPHICS
 from recommender.history import build_history
 from recommender.hybrid import HybridModel
+from recommender.neighbours import FILE as NEIGHBOURS_FILE
+from recommender.neighbours import Neighbours
 from recommender.ranker import Ranker
 from recommender.sales import RecentSales
 from recommender.training import COLD_CANDIDATES, MANIFEST, OFFERS_FILE, load_ranker
@@ -52,6 +54,7 @@ class LiveModels:
     manifest: dict
     timing: TimingModel | None = None
     offers: OfferModel | None = None
+    neighbours: Neighbours | None = None
 
     @classmethod
     def load(cls, directory: Path) -> LiveModels:
@@ -68,6 +71,7 @@ class LiveModels:
             manifest,
             timing.TimingModel.load(directory) if (directory / timing.FILE).exists() else None,
             OfferModel.load(offers) if offers.exists() else None,
+            Neighbours.load(directory) if (directory / NEIGHBOURS_FILE).exists() else None,
         )
 
     def rank(
@@ -117,12 +121,14 @@ class LiveModels:
             promotions,
             prices,
             sales=sales,
+            neighbours=self.neighbours,
+            own_products={household_id: pd.Index(lines["product"].unique())},
         )
-        scores = ranker.score(frame)
-        order = np.argsort(-scores, kind="stable")
+        chances = ranker.chances(frame)
+        order = np.argsort(-chances, kind="stable")
         return Ranking(
             tuple(int(frame["product"].iloc[i]) for i in order),
-            tuple(round(float(scores[i]), 4) for i in order),
+            tuple(round(float(chances[i]), 4) for i in order),
             "brand" if warm else "cold",
             tuple(int(frame["own_baskets"].iloc[i]) for i in order),
         )

@@ -7,7 +7,8 @@ of the household's usual manufacturer (substitution within a brand: the 32 oz in
 20 oz). Each candidate gets features a shop would recognise: how often and how lately the
 household bought it, how loyal the household is in the type, price against the household's
 usual, label and brand habits, this week's display and mailer, its share of the type's sales in
-the last 7 and 28 days (``recommender.sales``), LightFM's score.
+the last 7 and 28 days (``recommender.sales``), LightFM's score, and what the most similar
+households chose in the type (``recommender.neighbours``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pandas as pd
 
 from recommender.history import NEVER, History
 from recommender.hybrid import HybridModel, features_of
+from recommender.neighbours import Neighbours
 from recommender.sales import FEATURES as SALES_FEATURES
 from recommender.sales import RecentSales
 
@@ -75,6 +77,7 @@ FEATURES = [
     "lfm_score",
     "lfm_gap",
     "hh_price_index",
+    "similar_share",
     *SALES_FEATURES,
 ]
 
@@ -113,10 +116,11 @@ def hybrid_top(
     by_type = pd.Series(np.arange(len(allowed))).groupby(type_of.reindex(allowed).to_numpy())
     positions = {t: idx.to_numpy() for t, idx in by_type}
     rows = []
+    vectors, biases = hybrid.item_vectors[cols], hybrid.item_biases[cols]
     for household, group in queries.groupby("household"):
         feats = features_of(households, household)
         vec, bias = hybrid.user_vector(household, feats)
-        scores = hybrid.item_vectors[cols] @ vec + hybrid.item_biases[cols] + bias
+        scores = vectors @ vec + biases + bias
         for qid, typ in zip(group["qid"], group["type"], strict=True):
             pos = positions.get(typ)
             if pos is None:
@@ -203,9 +207,12 @@ def features(
     promotions: pd.DataFrame | None,
     prices: pd.DataFrame | None = None,
     sales: RecentSales | None = None,
+    neighbours: Neighbours | None = None,
+    own_products: dict[int, pd.Index] | None = None,
 ) -> pd.DataFrame:
     """One row per candidate with the columns in ``FEATURES`` (the ``sales`` ones missing
-    without ``sales``)."""
+    without ``sales``, ``similar_share`` without ``neighbours``; ``own_products``: households'
+    product sets for it, when they differ from the ones ``neighbours`` stores)."""
     f = cands.copy()
     own = history.own.set_index(["household", "product"])
     key = pd.MultiIndex.from_frame(f[["household", "product"]])
@@ -281,10 +288,10 @@ def features(
     f["display"], f["mailer"] = _promotions(f, promotions)
     f["week_discount"], f["week_seen"] = _week_discount(f, prices)
     f["lfm_score"], f["lfm_gap"] = _hybrid_scores(f, hybrid, households)
-    if sales is not None:
-        f = f.assign(**sales.features(f))
-    else:
-        f = f.assign(**{name: np.nan for name in SALES_FEATURES})
+    f["similar_share"] = np.nan if neighbours is None else neighbours.share(f, own_products)
+    recent = sales.features(f) if sales is not None else dict.fromkeys(SALES_FEATURES, np.nan)
+    for name, values in recent.items():
+        f[name] = values
     _query_relative(f)
     return f
 

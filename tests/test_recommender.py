@@ -10,7 +10,13 @@ import pytest
 
 from recommender.data import RetailData, first_baskets
 from recommender.history import build_history
-from recommender.hybrid import HybridModel, HybridSettings, household_features, train_hybrid
+from recommender.hybrid import (
+    HybridModel,
+    HybridSettings,
+    HybridTrainer,
+    household_features,
+    train_hybrid,
+)
 from recommender.live import LiveModels, ModelWatcher
 from recommender.pairs import candidates, features, pair_queries
 from recommender.ranker import RankerSettings, fit_ranker, label, top_k
@@ -77,7 +83,8 @@ def synthetic(seed: int = 7) -> RetailData:
 
 FAST = TrainSettings(
     hybrid=HybridSettings(components=8, epochs=30, threads=1, learning_rate=0.05),
-    ranker=RankerSettings(iterations=40, min_leaf=3),
+    brand_ranker=RankerSettings(objective="lambdarank", iterations=40, min_leaf=3),
+    cold_ranker=RankerSettings(objective="lambdarank", iterations=40, min_leaf=3),
     progress=False,
 )
 
@@ -116,13 +123,34 @@ def test_hybrid_saves_and_loads_without_pickle(data, tmp_path):
     assert loaded.scores(3, [999])[0] == -np.inf  # a product the model never saw
 
 
+def test_a_refreshed_model_continues_the_first_and_leaves_its_export_alone(data):
+    """`dash train` fits LightFM before the rankers' window and continues it on all history."""
+    p = data.purchases
+    cut = START + pd.Timedelta(days=120)
+    late = p[(p["household"] == 41) & (p["ts"] >= cut)]  # 41 shops only after the cut here
+    lines = pd.concat([p[(p["ts"] < cut) & (p["household"] != 41)], late])
+    trainer = HybridTrainer(
+        data.products, data.households, lines["household"].unique(), FAST.hybrid
+    )
+    early = trainer.fit(lines[lines["ts"] < cut], progress=False)
+    kept = early.feature_vectors.copy()
+    live = trainer.refresh(lines, progress=False)
+    assert np.array_equal(early.feature_vectors, kept)  # the export is a copy
+    assert not np.allclose(live.item_vectors, early.item_vectors)
+    # what household 41 bought after the cut now scores above what it never bought
+    bought = sorted(set(late["product"]))
+    never = sorted(set(PRODUCTS) - set(bought))
+    assert live.scores(41, bought).mean() > live.scores(41, never).mean()
+
+
 def test_training_is_reproducible(data):
     a = train_hybrid(data.purchases, data.products, data.households, FAST.hybrid, progress=False)
     b = train_hybrid(data.purchases, data.products, data.households, FAST.hybrid, progress=False)
     assert np.allclose(a.item_vectors, b.item_vectors)
 
 
-def test_brand_ranker_learns_loyalty(data):
+@pytest.mark.parametrize("objective", ["binary", "lambdarank"])
+def test_brand_ranker_learns_loyalty(data, objective):
     """A household that always buys brand A gets A, though its group prefers another."""
     cutoff = START + pd.Timedelta(days=150)
     hist = build_history(data.purchases, data.products, cutoff)
@@ -133,20 +161,42 @@ def test_brand_ranker_learns_loyalty(data):
         truth,
         "qid",
     )
-    ranker = fit_ranker(frame, ["own_share", "share_all", "is_last"], RankerSettings(iterations=30))
+    settings = RankerSettings(objective=objective, iterations=30, min_leaf=2)
+    ranker = fit_ranker(frame, ["own_share", "share_all", "is_last"], settings)
     ranked = top_k(frame, ranker.score(frame), "qid", 1)
     ketchup_q = warm[(warm["household"] == 1) & (warm["type"] == "KETCHUP")]["qid"].iloc[0]
     assert ranked[int(ketchup_q)] == [1]
+    one = frame[frame["qid"] == ketchup_q]
+    chances = ranker.chances(one)
+    assert np.argmax(chances) == list(one["product"]).index(1)
+    if objective == "lambdarank":  # a softmax over the query's candidates
+        assert chances.sum() == pytest.approx(1.0)
+    else:
+        assert np.allclose(chances, ranker.score(one))
+
+
+def test_ranker_refuses_an_unknown_objective(data):
+    frame = pd.DataFrame({"qid": [0, 0], "x": [0.0, 1.0], "label": [0.0, 1.0]})
+    with pytest.raises(ValueError, match="objective"):
+        fit_ranker(frame, ["x"], RankerSettings(objective="pointwise"))
 
 
 def test_train_models_writes_a_loadable_directory(trained):
     directory, summary = trained
     assert {"brand", "cold"} <= set(summary["rankers"])
     assert isinstance(summary["rankers"]["brand"], dict)
-    for name in ("hybrid.npz", "hybrid.json", "items.parquet", "brand.joblib", MANIFEST):
+    for name in (
+        "hybrid.npz",
+        "hybrid.json",
+        "items.parquet",
+        "brand.joblib",
+        "neighbours.npz",
+        MANIFEST,
+    ):
         assert (directory / name).exists(), name
     models = LiveModels.load(directory)
     assert models.brand is not None and models.hybrid.knows(1)
+    assert models.neighbours is not None and 1 in models.neighbours.households
 
 
 def test_live_rank_keeps_a_loyal_household_on_its_brand(trained, data):
@@ -207,6 +257,29 @@ def test_live_rank_for_a_type_never_bought_follows_label_habits(trained, data):
     ranking = models.rank(2, GROUP_Y, early, data.products, "MUSTARD", [6, 7], now)
     assert ranking is not None and ranking.kind == "cold"
     assert ranking.product_ids[0] == 7
+
+
+def test_live_cold_pairs_read_what_similar_households_chose(trained, data):
+    """A household new since training, with group Y's basket (store ketchup and milk): its
+    nearest households bought store mustard, and the live features say so."""
+    models = LiveModels.load(trained[0])
+    now = START + pd.Timedelta(days=DAYS)
+    lines = data.purchases.iloc[:2].assign(household=900, product=[3, 5], basket=10**6)
+    query = pd.DataFrame(
+        {"qid": 0, "household": 900, "type": "MUSTARD", "qtime": now, "product": [6, 7]}
+    )
+    hist = build_history(lines, data.products, now, popularity=models.items)
+    f = features(
+        hist,
+        query,
+        None,
+        data.households,
+        None,
+        neighbours=models.neighbours,
+        own_products={900: pd.Index([3, 5])},
+    )
+    assert f["similar_share"].tolist() == pytest.approx([0.0, 1.0], abs=0.11)
+    assert "similar_share" in models.cold.features
 
 
 def test_watcher_reloads_after_retraining_and_survives_a_broken_write(data, tmp_path):
