@@ -70,7 +70,8 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
         data.products, warm.households, before_cut["household"].unique(), options.hybrid
     )
     hybrid_fit = step(
-        "LightFM (training point)", lambda: trainer.fit(before_fit, progress=options.progress)
+        "LightFM (training point)",
+        lambda: trainer.fit(before_fit, trainer.first_epochs, progress=options.progress),
     )
     hybrid_eval = step(
         "LightFM (refreshed to the cutoff)",

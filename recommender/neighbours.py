@@ -29,6 +29,7 @@ import scipy.sparse as sp
 FILE = "neighbours.npz"
 NEIGHBOURS = 10
 DENSE_CELLS = 25_000_000  # query households x stored households computed in one go
+CHUNK = 256  # query households per slice beyond that
 
 
 @dataclass
@@ -96,12 +97,16 @@ class Neighbours:
             if not len(buyers):
                 continue
             mine = np.unique(r[ok].astype(int))
-            sims = (
-                dense[np.ix_(mine, buyers)]
-                if dense is not None
-                else self._similarities(vectors[mine], households[mine], buyers)
-            )
-            weights = _strongest(sims, self.k)
+            if dense is not None:
+                weights = _strongest(dense[np.ix_(mine, buyers)], self.k)
+            else:  # in slices, so that a popular type never needs all pairs at once
+                weights = sp.vstack(
+                    [
+                        _strongest(self._similarities(vectors[m], households[m], buyers), self.k)
+                        for m in np.array_split(mine, -(-len(mine) // CHUNK))
+                    ],
+                    format="csr",
+                )
             totals = np.asarray(weights.sum(axis=1)).ravel()
             shares = np.asarray((weights @ in_type.tocsr()[buyers]).todense())
             shares /= np.maximum(totals, 1e-12)[:, None]

@@ -133,11 +133,11 @@ def _fit_lambdarank(frame: pd.DataFrame, features: list[str], settings: RankerSe
 
 
 def label(frame: pd.DataFrame, truth: pd.DataFrame, key: str) -> pd.DataFrame:
-    """Mark candidates found in ``truth`` (rows of ``key`` and ``product``)."""
-    marked = truth[[key, "product"]].drop_duplicates().assign(label=1.0)
-    out = frame.merge(marked, on=[key, "product"], how="left")
-    out["label"] = out["label"].fillna(0.0)
-    return out
+    """Mark candidates found in ``truth`` (rows of ``key`` and ``product``); the frame keeps
+    its rows and order (a lookup, not a merge: the frames are wide and a merge copies them)."""
+    pairs = pd.MultiIndex.from_arrays([frame[key].to_numpy(), frame["product"].to_numpy()])
+    bought = pd.MultiIndex.from_arrays([truth[key].to_numpy(), truth["product"].to_numpy()])
+    return frame.assign(label=pairs.isin(bought).astype(np.float64))
 
 
 def top_k(frame: pd.DataFrame, score: str | np.ndarray, key: str, k: int) -> dict[int, list[int]]:

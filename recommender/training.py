@@ -202,7 +202,7 @@ def train_models(
     if not early.empty:
         hybrid_fit = step(
             "LightFM (before the ranker window)",
-            lambda: trainer.fit(early, progress=settings.progress),
+            lambda: trainer.fit(early, trainer.first_epochs, progress=settings.progress),
         )
         warm, cold = step(
             "ranker frames",

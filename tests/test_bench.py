@@ -37,6 +37,7 @@ def test_the_summary_shows_every_issue_9_figure():
     training = {
         k: {"train_s": 63.3, "peak_above_loaded_data_mb": 100.0} for k in ("lightfm", "als")
     }
+    training["dash_train"] = {"train_s": 350.0, "recommender_s": 111.7}
     results = {
         "machine": {"cores": 2},
         "turns": turns,
@@ -55,5 +56,6 @@ def test_the_summary_shows_every_issue_9_figure():
         "resolution, 92k catalog",
         "naive WRatio loop",
         "training, full Complete Journey",
+        "dash train: recommender / all seconds",
     ):
         assert label in text, label
