@@ -71,7 +71,7 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
     )
     hybrid_fit = step(
         "LightFM (training point)",
-        lambda: trainer.fit(before_fit, trainer.first_epochs, progress=options.progress),
+        lambda: trainer.fit(before_fit, progress=options.progress),
     )
     hybrid_eval = step(
         "LightFM (refreshed to the cutoff)",

@@ -262,12 +262,6 @@ class HybridTrainer:
             )
         return _export(self.model, self.dataset, self.user_matrix, self.item_matrix)
 
-    @property
-    def first_epochs(self) -> int:
-        """Epochs of a first fit that will be refreshed: the refreshed model then has seen
-        ``settings.epochs`` in all, as many as a single fit."""
-        return max(self.settings.epochs - self.settings.refresh_epochs, 1)
-
     def refresh(self, purchases: pd.DataFrame, *, progress: bool = True) -> HybridModel:
         """Continue on (more) history for ``settings.refresh_epochs``."""
         return self.fit(purchases, self.settings.refresh_epochs, progress=progress)

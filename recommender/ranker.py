@@ -133,11 +133,13 @@ def _fit_lambdarank(frame: pd.DataFrame, features: list[str], settings: RankerSe
 
 
 def label(frame: pd.DataFrame, truth: pd.DataFrame, key: str) -> pd.DataFrame:
-    """Mark candidates found in ``truth`` (rows of ``key`` and ``product``); the frame keeps
-    its rows and order (a lookup, not a merge: the frames are wide and a merge copies them)."""
+    """Mark candidates found in ``truth`` (rows of ``key`` and ``product``): sets ``frame``'s
+    ``label`` column and returns the frame (a lookup in place, neither a merge nor a copy: the
+    candidate frames are wide, a million rows and more, and copying them took seconds)."""
     pairs = pd.MultiIndex.from_arrays([frame[key].to_numpy(), frame["product"].to_numpy()])
     bought = pd.MultiIndex.from_arrays([truth[key].to_numpy(), truth["product"].to_numpy()])
-    return frame.assign(label=pairs.isin(bought).astype(np.float64))
+    frame["label"] = pairs.isin(bought).astype(np.float64)
+    return frame
 
 
 def top_k(frame: pd.DataFrame, score: str | np.ndarray, key: str, k: int) -> dict[int, list[int]]:

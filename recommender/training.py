@@ -179,8 +179,6 @@ def train_models(
         raise ValueError("no purchases to learn from")
     now = now or (p["ts"].max() + pd.Timedelta(seconds=1))
     fit_point = now - settings.window
-    prices = pairs.week_prices(p)
-    sales = RecentSales.from_purchases(p, data.products)
     summary: dict = {
         "trained_at": str(pd.Timestamp.now("UTC").tz_localize(None)),
         "history_until": str(now),
@@ -190,6 +188,10 @@ def train_models(
     }
 
     step = Steps(Console(stderr=True, quiet=not settings.progress))
+    prices, sales = step(
+        "week prices, recent sales",
+        lambda: (pairs.week_prices(p), RecentSales.from_purchases(p, data.products)),
+    )
     lines = p[p["ts"] < now]
     early = lines[lines["ts"] < fit_point]
     trainer = step(
@@ -202,7 +204,7 @@ def train_models(
     if not early.empty:
         hybrid_fit = step(
             "LightFM (before the ranker window)",
-            lambda: trainer.fit(early, trainer.first_epochs, progress=settings.progress),
+            lambda: trainer.fit(early, progress=settings.progress),
         )
         warm, cold = step(
             "ranker frames",
