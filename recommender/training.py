@@ -53,7 +53,7 @@ COLD_CANDIDATES = {"popular": 20, "from_hybrid": 10}
 #: The brand ranker keeps scikit-learn's binary trees: LambdaRank (100 trees of 15 leaves)
 #: matched them on Complete Journey (top-1 0.4447 vs 0.4442) in a third of the fit time, but on
 #: the demo store's 60 households it picked the generator's favourite less often than the rules
-#: (0.916 vs 0.945; binary trees 0.957: `python -m bench --only resolution`).
+#: (0.916 vs 0.945; binary trees 0.954: `python -m bench --only resolution`).
 BRAND_RANKER = RankerSettings()
 #: Cold pairs: LambdaRank, slower trees (0.2712 on saved frames against 0.2698 at the brand
 #: pace and 0.2705 for binary trees).
