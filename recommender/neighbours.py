@@ -43,8 +43,7 @@ class Neighbours:
 
     def __post_init__(self) -> None:
         norms = np.sqrt(np.asarray(self.matrix.sum(axis=1)).ravel())
-        self._unit = sp.diags(1.0 / np.maximum(norms, 1.0)) @ self.matrix
-        self._unit = sp.csr_matrix(self._unit)
+        self._unit = sp.csr_matrix(sp.diags(1.0 / np.maximum(norms, 1.0)) @ self.matrix)
         self._by_column = self.matrix.tocsc()  # a type's columns, sliced once per type
         self._by_type = pd.Series(np.arange(len(self.items))).groupby(self.types).indices
         self._position = np.zeros(len(self.items), dtype=np.int64)  # column within its type
@@ -127,8 +126,8 @@ class Neighbours:
 
     def _vectors(self, households: np.ndarray, own: dict[int, pd.Index] | None):
         """Unit rows for ``households`` (of those with any products); which have any."""
-        row_of = pd.Series(np.arange(len(self.households)), index=self.households)
         if own is None:
+            row_of = pd.Series(np.arange(len(self.households)), index=self.households)
             rows = row_of.reindex(households).to_numpy()
             known = ~np.isnan(rows)
             return self._unit[rows[known].astype(int)], known
