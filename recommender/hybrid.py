@@ -100,7 +100,10 @@ class HybridSettings:
     item_alpha: float = 1e-6
     user_alpha: float = 1e-6
     random_state: int = 42
-    threads: int = 2
+    #: One thread by default: the same history gives the same model, bit for bit (LightFM's
+    #: threads update shared vectors without locks, so two threads differ run to run, moving
+    #: the evaluation's figures by about 0.002). `dash train` runs it beside the frames anyway.
+    threads: int = 1
     refresh_epochs: int = 3  # continuing a fitted model on later history (HybridTrainer)
 
 
@@ -246,11 +249,7 @@ class HybridTrainer:
     def fit(self, purchases: pd.DataFrame, epochs: int | None = None, *, progress: bool = True):
         """Train on ``purchases`` (every household in them must have been given as a buyer)
         for ``epochs`` (the settings' by default) from wherever the model is now."""
-        counts = purchases.groupby(["household", "product"])["basket"].nunique().reset_index()
-        interactions, weights = self.dataset.build_interactions(
-            (int(h), int(p), 1.0 + np.log(c))
-            for h, p, c in counts.itertuples(index=False, name=None)
-        )
+        interactions, weights = self.interactions(purchases)
         epochs = self.settings.epochs if epochs is None else epochs
         for _ in tqdm(range(epochs), desc="LightFM epochs", disable=not progress):
             self.model.fit_partial(
@@ -261,6 +260,27 @@ class HybridTrainer:
                 num_threads=self.settings.threads,
             )
         return _export(self.model, self.dataset, self.user_matrix, self.item_matrix)
+
+    def interactions(self, purchases: pd.DataFrame) -> tuple[sp.coo_matrix, sp.coo_matrix]:
+        """Household x product: 1, weighted by 1 + log(baskets bought in). What
+        ``Dataset.build_interactions`` returns, built with arrays instead of its per-row Python
+        loop (2.7 s of each fit on Complete Journey)."""
+        counts = purchases.groupby(["household", "product"])["basket"].nunique()
+        user_map, _, item_map, _ = self.dataset.mapping()
+        rows = pd.Series(user_map).reindex(counts.index.get_level_values(0)).to_numpy()
+        cols = pd.Series(item_map).reindex(counts.index.get_level_values(1)).to_numpy()
+        unknown = np.isnan(rows) | np.isnan(cols)
+        if unknown.any():
+            h, p = counts.index[int(np.argmax(unknown))]
+            raise ValueError(f"household {h} or product {p} was not given to the trainer")
+        shape = (len(user_map), len(item_map))
+        rows, cols = rows.astype(np.int32), cols.astype(np.int32)
+        ones = np.ones(len(counts), dtype=np.float32)
+        weights = (1.0 + np.log(counts.to_numpy())).astype(np.float32)
+        return (
+            sp.coo_matrix((ones, (rows, cols)), shape=shape),
+            sp.coo_matrix((weights, (rows, cols)), shape=shape),
+        )
 
     def refresh(self, purchases: pd.DataFrame, *, progress: bool = True) -> HybridModel:
         """Continue on (more) history for ``settings.refresh_epochs``."""

@@ -83,7 +83,7 @@ def synthetic(seed: int = 7) -> RetailData:
 
 FAST = TrainSettings(
     hybrid=HybridSettings(components=8, epochs=30, threads=1, learning_rate=0.05),
-    brand_ranker=RankerSettings(objective="lambdarank", iterations=40, min_leaf=3),
+    brand_ranker=RankerSettings(library="lightgbm", iterations=40, min_leaf=3, threads=1),
     cold_ranker=RankerSettings(objective="lambdarank", iterations=40, min_leaf=3),
     progress=False,
 )
@@ -143,14 +143,33 @@ def test_a_refreshed_model_continues_the_first_and_leaves_its_export_alone(data)
     assert live.scores(41, bought).mean() > live.scores(41, never).mean()
 
 
+def test_interactions_match_lightfms_own_builder(data):
+    """The array-built matrices equal ``Dataset.build_interactions``'s, entry for entry."""
+    p = data.purchases
+    trainer = HybridTrainer(data.products, data.households, p["household"].unique(), FAST.hybrid)
+    ours, our_weights = trainer.interactions(p)
+    counts = p.groupby(["household", "product"])["basket"].nunique().reset_index()
+    theirs, their_weights = trainer.dataset.build_interactions(
+        (int(h), int(q), 1.0 + np.log(c)) for h, q, c in counts.itertuples(index=False)
+    )
+    assert ours.shape == theirs.shape
+    assert (ours.tocsr() != theirs.tocsr()).nnz == 0
+    assert np.allclose(our_weights.toarray(), their_weights.toarray())
+    with pytest.raises(ValueError, match="not given to the trainer"):
+        trainer.interactions(p.assign(product=p["product"].where(p.index > 0, 999_999)))
+
+
 def test_training_is_reproducible(data):
     a = train_hybrid(data.purchases, data.products, data.households, FAST.hybrid, progress=False)
     b = train_hybrid(data.purchases, data.products, data.households, FAST.hybrid, progress=False)
     assert np.allclose(a.item_vectors, b.item_vectors)
 
 
-@pytest.mark.parametrize("objective", ["binary", "lambdarank"])
-def test_brand_ranker_learns_loyalty(data, objective):
+@pytest.mark.parametrize(
+    ("objective", "library"),
+    [("binary", "sklearn"), ("binary", "lightgbm"), ("lambdarank", "lightgbm")],
+)
+def test_brand_ranker_learns_loyalty(data, objective, library):
     """A household that always buys brand A gets A, though its group prefers another."""
     cutoff = START + pd.Timedelta(days=150)
     hist = build_history(data.purchases, data.products, cutoff)
@@ -161,7 +180,7 @@ def test_brand_ranker_learns_loyalty(data, objective):
         truth,
         "qid",
     )
-    settings = RankerSettings(objective=objective, iterations=30, min_leaf=2)
+    settings = RankerSettings(objective=objective, library=library, iterations=30, min_leaf=2)
     ranker = fit_ranker(frame, ["own_share", "share_all", "is_last"], settings)
     ranked = top_k(frame, ranker.score(frame), "qid", 1)
     ketchup_q = warm[(warm["household"] == 1) & (warm["type"] == "KETCHUP")]["qid"].iloc[0]
@@ -175,10 +194,28 @@ def test_brand_ranker_learns_loyalty(data, objective):
         assert np.allclose(chances, ranker.score(one))
 
 
-def test_ranker_refuses_an_unknown_objective(data):
+def test_ranker_refuses_an_unknown_objective_or_library(data):
     frame = pd.DataFrame({"qid": [0, 0], "x": [0.0, 1.0], "label": [0.0, 1.0]})
     with pytest.raises(ValueError, match="objective"):
         fit_ranker(frame, ["x"], RankerSettings(objective="pointwise"))
+    with pytest.raises(ValueError, match="library"):
+        fit_ranker(frame, ["x"], RankerSettings(library="xgboost"))
+
+
+def test_lightgbm_binary_trees_stop_early_on_noise_past_scikit_learns_threshold():
+    """Past 10,000 rows a tenth is held out and fitting stops once its loss stops improving,
+    as scikit-learn's trees do: on pure noise after a few rounds, not all 200."""
+    rng = np.random.default_rng(3)
+    n = 20_000
+    frame = pd.DataFrame({"qid": np.arange(n) // 5, "x": rng.random(n), "y": rng.random(n)})
+    frame["label"] = (rng.random(n) < 0.2).astype(float)
+    noise = fit_ranker(frame, ["x", "y"], RankerSettings(library="lightgbm", min_leaf=5))
+    assert noise.model.best_iteration_ < 50
+    frame["label"] = (rng.random(n) < 0.4 * frame["x"]).astype(float)  # x matters
+    signal = fit_ranker(frame, ["x", "y"], RankerSettings(library="lightgbm", min_leaf=5))
+    assert signal.model.best_iteration_ > noise.model.best_iteration_
+    scores = signal.score(frame)
+    assert np.corrcoef(scores, frame["x"])[0, 1] > 0.8
 
 
 def test_train_models_writes_a_loadable_directory(trained):
@@ -197,6 +234,21 @@ def test_train_models_writes_a_loadable_directory(trained):
     models = LiveModels.load(directory)
     assert models.brand is not None and models.hybrid.knows(1)
     assert models.neighbours is not None and 1 in models.neighbours.households
+
+
+def test_dash_train_gives_the_same_models_twice(trained, data, tmp_path):
+    """One LightFM thread and seeded trees: training again on the same history reproduces
+    every array and every ranker score, though the fits run in threads side by side."""
+    train_models(data, tmp_path, settings=FAST)
+    first, second = LiveModels.load(trained[0]), LiveModels.load(tmp_path)
+    assert np.array_equal(first.hybrid.item_vectors, second.hybrid.item_vectors)
+    assert np.array_equal(first.hybrid.user_vectors, second.hybrid.user_vectors)
+    for seed, name in enumerate(("brand", "cold")):
+        a, b = getattr(first, name), getattr(second, name)
+        assert a.features == b.features
+        probe = np.random.default_rng(seed).random((50, len(a.features)))
+        probe = pd.DataFrame(probe, columns=a.features)
+        assert np.array_equal(a.score(probe), b.score(probe))
 
 
 def test_live_rank_keeps_a_loyal_household_on_its_brand(trained, data):
