@@ -4,11 +4,12 @@ Four rankers share this code: brand resolution (a type the household bought befo
 pairs (a type it never bought), next basket and new households. Each is trained the way it is
 used: history up to an earlier time point, labels from what households bought right after it.
 
-Two objectives. ``binary`` (scikit-learn's histogram trees) learns "was this candidate bought";
-``lambdarank`` (LightGBM) learns the order within each query directly, which is what the pair
-rankers are judged on: on Complete Journey it adds about 0.002 to the cold pairs' top-1 and
-matches the binary trees' brand top-1 in a third of the fit time (14 s against 40 s), though
-the brand ranker stays binary (``recommender.training.BRAND_RANKER`` says why).
+Two objectives. ``binary`` learns "was this candidate bought", with scikit-learn's histogram
+trees or LightGBM's (``RankerSettings.library``; the brand ranker takes LightGBM's, twice as
+fast for the same top-1); ``lambdarank`` (LightGBM) learns the order within each query
+directly, which is what the pair rankers are judged on: on Complete Journey it adds about
+0.002 to the cold pairs' top-1. It matches the binary trees' brand top-1 too, but not on the
+small demo store (``recommender.training.BRAND_RANKER`` says why the brand ranker stays binary).
 
 Persistence: tree models have no pickle-free format, so the fitted trees are stored with joblib
 beside the pickle-free LightFM arrays; load them only from a directory you trust.
@@ -134,7 +135,7 @@ def _fit_lightgbm_binary(frame: pd.DataFrame, features: list[str], settings: Ran
         return model.fit(x, y)
     # As scikit-learn's trees do by default past 10,000 rows: a tenth held out, stop when its
     # loss has not improved for 10 rounds. On a small shop this is what keeps the trees from
-    # learning noise (the demo store's brand picks: 0.944 without, 0.954 with scikit-learn's).
+    # learning noise (the demo store's brand picks: 0.944 without, 0.960 with).
     rng = np.random.default_rng(settings.random_state)
     held = rng.random(len(frame)) < 0.1
     from lightgbm import early_stopping
