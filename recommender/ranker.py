@@ -117,19 +117,23 @@ def fit_ranker(
     return Ranker(list(features), _fit_lambdarank(frame, features, settings, key))
 
 
+def _lightgbm_params(settings: RankerSettings) -> dict:
+    return {
+        "n_estimators": settings.iterations,
+        "learning_rate": settings.learning_rate,
+        "num_leaves": settings.leaves,
+        "reg_lambda": settings.l2,
+        "min_child_samples": settings.min_leaf,
+        "random_state": settings.random_state,
+        "n_jobs": settings.threads,
+        "verbose": -1,
+    }
+
+
 def _fit_lightgbm_binary(frame: pd.DataFrame, features: list[str], settings: RankerSettings):
     from lightgbm import LGBMClassifier
 
-    model = LGBMClassifier(
-        n_estimators=settings.iterations,
-        learning_rate=settings.learning_rate,
-        num_leaves=settings.leaves,
-        reg_lambda=settings.l2,
-        min_child_samples=settings.min_leaf,
-        random_state=settings.random_state,
-        n_jobs=settings.threads,
-        verbose=-1,
-    )
+    model = LGBMClassifier(**_lightgbm_params(settings))
     x, y = frame[features].to_numpy(dtype=np.float64), frame["label"].to_numpy()
     if len(frame) <= EARLY_STOPPING_ROWS:
         return model.fit(x, y)
@@ -156,17 +160,10 @@ def _fit_lambdarank(frame: pd.DataFrame, features: list[str], settings: RankerSe
     useful = useful.sort_values(key, kind="stable")
     model = LGBMRanker(
         objective="lambdarank",
-        n_estimators=settings.iterations,
-        learning_rate=settings.learning_rate,
-        num_leaves=settings.leaves,
-        reg_lambda=settings.l2,
-        min_child_samples=settings.min_leaf,
         subsample=0.8,
         subsample_freq=1,
         colsample_bytree=0.8,
-        random_state=settings.random_state,
-        n_jobs=settings.threads,
-        verbose=-1,
+        **_lightgbm_params(settings),
     )
     model.fit(
         useful[features].to_numpy(dtype=np.float64),
