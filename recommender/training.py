@@ -112,7 +112,8 @@ def pair_frame(
 
 @dataclass
 class LastWindow:
-    """The last training window's history and queries, shared by both pair rankers."""
+    """The last training window's start, history and cold-pair queries: what the cold-pair
+    frame needs once the first LightFM model is there (``cold_frame``)."""
 
     point: pd.Timestamp
     hist: History
