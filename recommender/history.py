@@ -44,19 +44,7 @@ def build_history(
 
     ``popularity`` (a previous history's table, saved with the models) skips the item side: the
     live shop then only reads the asking household's own purchases."""
-    lines = purchases[purchases["ts"] < now].join(
-        products[["type", "category", "manufacturer", "private_label", "price", "size"]],
-        on="product",
-    )
-    age = (now - lines["ts"]).dt.total_seconds().to_numpy() / 86_400.0
-    lines = lines.assign(
-        age=age,
-        decay=0.5 ** (age / DECAY_HALF_LIFE_DAYS),
-        unit_paid=(lines["paid"] + lines["discount"]) / lines["quantity"].clip(lower=1),
-        discounted=(lines["discount"] > 0).astype(float),
-    )
-    by_basket = lines.drop_duplicates(["household", "product", "basket"])
-
+    lines, by_basket = _lines(purchases, products, now)
     own = by_basket.groupby(["household", "product"]).agg(
         baskets=("basket", "size"),
         last_age=("age", "min"),
@@ -97,6 +85,37 @@ def build_history(
         manufacturer.reset_index(),
         by_category.rename("baskets").reset_index(),
     )
+
+
+def item_popularity(purchases: pd.DataFrame, products: pd.DataFrame, now: pd.Timestamp):
+    """``build_history(...).popularity`` without the per-household tables: what `dash train`
+    saves for the live shop (``items.parquet``), in less than half the time."""
+    lines, by_basket = _lines(purchases, products, now)
+    own = (
+        by_basket.groupby(["household", "product"])
+        .agg(baskets=("basket", "size"), type=("type", "first"))
+        .reset_index()
+    )
+    return _popularity(lines, by_basket, own, products)
+
+
+def _lines(
+    purchases: pd.DataFrame, products: pd.DataFrame, now: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Lines before ``now`` with product attributes, age and unit price; and one row per
+    (household, product, basket)."""
+    lines = purchases[purchases["ts"] < now].join(
+        products[["type", "category", "manufacturer", "private_label", "price", "size"]],
+        on="product",
+    )
+    age = (now - lines["ts"]).dt.total_seconds().to_numpy() / 86_400.0
+    lines = lines.assign(
+        age=age,
+        decay=0.5 ** (age / DECAY_HALF_LIFE_DAYS),
+        unit_paid=(lines["paid"] + lines["discount"]) / lines["quantity"].clip(lower=1),
+        discounted=(lines["discount"] > 0).astype(float),
+    )
+    return lines, lines.drop_duplicates(["household", "product", "basket"])
 
 
 def _popularity(lines, by_basket, own, products) -> pd.DataFrame:

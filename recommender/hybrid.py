@@ -231,8 +231,10 @@ class HybridTrainer:
         self.dataset.fit(
             users,
             products.index.to_numpy(),
-            user_features={f for fs in ufeats.values() for f in fs},
-            item_features={f for fs in ifeats.values() for f in fs},
+            # Sorted: LightFM numbers features in the order given, and a set's order of strings
+            # changes with every process's hash seed, which gave a different model each run.
+            user_features=sorted({f for fs in ufeats.values() for f in fs}),
+            item_features=sorted({f for fs in ifeats.values() for f in fs}),
         )
         self.user_matrix = self.dataset.build_user_features(ufeats.items())
         self.item_matrix = self.dataset.build_item_features(ifeats.items())

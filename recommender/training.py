@@ -21,7 +21,7 @@ from rich.console import Console
 
 from recommender import pairs
 from recommender.data import RetailData
-from recommender.history import History, build_history
+from recommender.history import History, build_history, item_popularity
 from recommender.hybrid import HybridModel, HybridSettings, HybridTrainer
 from recommender.neighbours import Neighbours
 from recommender.ranker import Ranker, RankerSettings, fit_ranker, label
@@ -272,7 +272,7 @@ def train_models(
             )
             brand = beside.submit(fit_ranker, warm, BRAND_FEATURES, settings.brand_ranker)
         neighbours = step("neighbours", lambda: Neighbours.from_purchases(lines, data.products))
-        items = step("item statistics", lambda: build_history(p, data.products, now).popularity)
+        items = step("item statistics", lambda: item_popularity(p, data.products, now))
         if not early.empty:
             hybrid_fit = step("LightFM (before the ranker window)", first.result)
             cold = step(

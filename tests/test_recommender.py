@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from recommender.data import RetailData, first_baskets
-from recommender.history import build_history
+from recommender.history import build_history, item_popularity
 from recommender.hybrid import (
     HybridModel,
     HybridSettings,
@@ -165,6 +166,15 @@ def test_training_is_reproducible(data):
     assert np.allclose(a.item_vectors, b.item_vectors)
 
 
+def test_item_popularity_is_the_historys_item_table(data):
+    """`dash train` saves the item side alone; the live shop reads it in place of the full
+    history's table, so the two must agree to the last column."""
+    now = START + pd.Timedelta(days=150)
+    full = build_history(data.purchases, data.products, now).popularity
+    pd.testing.assert_frame_equal(item_popularity(data.purchases, data.products, now), full)
+    assert full["all"].sum() > 0 and full["first_picks"].sum() > 0
+
+
 @pytest.mark.parametrize(
     ("objective", "library"),
     [("binary", "sklearn"), ("binary", "lightgbm"), ("lambdarank", "lightgbm")],
@@ -234,6 +244,30 @@ def test_train_models_writes_a_loadable_directory(trained):
     models = LiveModels.load(directory)
     assert models.brand is not None and models.hybrid.knows(1)
     assert models.neighbours is not None and 1 in models.neighbours.households
+
+
+def test_lightfm_is_the_same_in_every_process(tmp_path):
+    """Each process orders a set of strings by its own hash seed; LightFM numbers features in
+    the order it is given them, so a set there gave a different model in every run."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from pathlib import Path; from tests.test_recommender import FAST, synthetic;"
+        "from recommender.hybrid import train_hybrid; d = synthetic();"
+        "train_hybrid(d.purchases, d.products, d.households, FAST.hybrid, progress=False)"
+        ".save(Path(sys.argv[1]))"
+    )
+    for seed in ("1", "2"):
+        subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / seed)],
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONWARNINGS": "ignore"},
+        )
+    one, two = (np.load(tmp_path / seed / "hybrid.npz") for seed in ("1", "2"))
+    assert one.files == two.files
+    for name in one.files:
+        assert np.array_equal(one[name], two[name]), name
 
 
 def test_dash_train_gives_the_same_models_twice(trained, data, tmp_path):
