@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pandas as pd
@@ -244,30 +243,6 @@ def test_train_models_writes_a_loadable_directory(trained):
     models = LiveModels.load(directory)
     assert models.brand is not None and models.hybrid.knows(1)
     assert models.neighbours is not None and 1 in models.neighbours.households
-
-
-def test_lightfm_is_the_same_in_every_process(tmp_path):
-    """Each process orders a set of strings by its own hash seed; LightFM numbers features in
-    the order it is given them, so a set there gave a different model in every run."""
-    import subprocess
-    import sys
-
-    script = (
-        "import sys; from pathlib import Path; from tests.test_recommender import FAST, synthetic;"
-        "from recommender.hybrid import train_hybrid; d = synthetic();"
-        "train_hybrid(d.purchases, d.products, d.households, FAST.hybrid, progress=False)"
-        ".save(Path(sys.argv[1]))"
-    )
-    for seed in ("1", "2"):
-        subprocess.run(
-            [sys.executable, "-c", script, str(tmp_path / seed)],
-            check=True,
-            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONWARNINGS": "ignore"},
-        )
-    one, two = (np.load(tmp_path / seed / "hybrid.npz") for seed in ("1", "2"))
-    assert one.files == two.files
-    for name in one.files:
-        assert np.array_equal(one[name], two[name]), name
 
 
 def test_dash_train_gives_the_same_models_twice(trained, data, tmp_path):
