@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_lightfm_is_the_same_in_every_process(tmp_path):
     """Each process orders a set of strings by its own hash seed; LightFM numbers features in
     the order it is given them, so a set there gave a different model in every run."""
-    import subprocess
-    import sys
-
     script = (
         "import sys; from pathlib import Path; from tests.test_recommender import FAST, synthetic;"
         "from recommender.hybrid import train_hybrid; d = synthetic();"
@@ -23,6 +25,7 @@ def test_lightfm_is_the_same_in_every_process(tmp_path):
         subprocess.run(
             [sys.executable, "-c", script, str(tmp_path / seed)],
             check=True,
+            cwd=ROOT,  # the script imports tests.test_recommender
             env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONWARNINGS": "ignore"},
         )
     one, two = (np.load(tmp_path / seed / "hybrid.npz") for seed in ("1", "2"))
