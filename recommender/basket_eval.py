@@ -8,6 +8,8 @@ the first basket after the cutoff with the history and LightFM model of the cuto
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -37,15 +39,16 @@ def next_basket_table(
     """Our ranker against the next-basket baselines, on households with history."""
     hybrid_fit, hybrid_eval = hybrids
     p, demo = warm.purchases, warm.households
-    frames = []
-    for i, (point, hist) in enumerate(points.items()):
-        truth = _basket_labels(hist, p, point, cutoff)
-        if not truth:
-            continue
-        hh = pd.Index(sorted(truth))
-        frame = nextbasket.basket_frame(hist, p[p["ts"] < point], hh, hybrid_fit, demo)
-        frames.append(_queries(label(frame, _truth_frame(truth), "household"), i))
-    model = fit_ranker(pd.concat(frames, ignore_index=True), nextbasket.FEATURES, ranker)
+    model = _fit_on_points(
+        points,
+        p,
+        cutoff,
+        lambda point, hist, hh: nextbasket.basket_frame(
+            hist, p[p["ts"] < point], hh, hybrid_fit, demo
+        ),
+        nextbasket.FEATURES,
+        ranker,
+    )
 
     truth = {h: b for h, b in first_baskets(test).items() if h in hist_eval.households.index}
     hh = pd.Index(sorted(truth))
@@ -82,13 +85,14 @@ def cold_start_table(
     demo = data.households
     p = warm.purchases
     with_demo = warm.households.dropna(how="all").index
-    frames = []
-    for i, (point, hist) in enumerate(points.items()):
-        truth_fit = _basket_labels(hist, p[p["household"].isin(with_demo)], point, cutoff)
-        hh_fit = pd.Index(sorted(truth_fit))
-        frame = nextbasket.cold_frame(hist, hh_fit, hybrid_fit, demo)
-        frames.append(_queries(label(frame, _truth_frame(truth_fit), "household"), i))
-    model = fit_ranker(pd.concat(frames, ignore_index=True), nextbasket.COLD_FEATURES, ranker)
+    model = _fit_on_points(
+        points,
+        p[p["household"].isin(with_demo)],
+        cutoff,
+        lambda point, hist, hh: nextbasket.cold_frame(hist, hh, hybrid_fit, demo),
+        nextbasket.COLD_FEATURES,
+        ranker,
+    )
 
     lines = data.purchases
     held = lines[lines["household"].isin(holdout) & (lines["ts"] >= cutoff) & (lines["ts"] < end)]
@@ -107,6 +111,26 @@ def cold_start_table(
     }
     empty: dict[int, set[int]] = {}
     return {name: basket_report(recs, truth, empty, k) for name, recs in methods.items()}
+
+
+def _fit_on_points(
+    points: dict[pd.Timestamp, History],
+    lines: pd.DataFrame,
+    cutoff: pd.Timestamp,
+    frame_for: Callable[[pd.Timestamp, History, pd.Index], pd.DataFrame],
+    features: list[str],
+    ranker: RankerSettings,
+):
+    """A ranker that learns from the next basket after each point (up to the cutoff) of the
+    households in ``lines``; ``frame_for(point, history, households)`` builds the candidates."""
+    frames = []
+    for i, (point, hist) in enumerate(points.items()):
+        truth = _basket_labels(hist, lines, point, cutoff)
+        if not truth:
+            continue
+        frame = frame_for(point, hist, pd.Index(sorted(truth)))
+        frames.append(_queries(label(frame, _truth_frame(truth), "household"), i))
+    return fit_ranker(pd.concat(frames, ignore_index=True), features, ranker)
 
 
 def _basket_labels(hist: History, lines: pd.DataFrame, start, stop) -> dict[int, set[int]]:
