@@ -20,7 +20,8 @@ from recommender.eval_tables import hindsight_list
 from recommender.history import History
 from recommender.hybrid import HybridModel
 from recommender.metrics import basket_report
-from recommender.ranker import RankerSettings, fit_ranker, label, top_k
+from recommender.ranker import Ranker, RankerSettings, fit_ranker, label, top_k
+from recommender.training import QID_STRIDE
 
 #: The LightFM model fitted before the points, and the one refreshed to the cutoff.
 Hybrids = tuple[HybridModel, HybridModel]
@@ -120,7 +121,7 @@ def _fit_on_points(
     frame_for: Callable[[pd.Timestamp, History, pd.Index], pd.DataFrame],
     features: list[str],
     ranker: RankerSettings,
-):
+) -> Ranker:
     """A ranker that learns from the next basket after each point (up to the cutoff) of the
     households in ``lines``; ``frame_for(point, history, households)`` builds the candidates."""
     frames = []
@@ -142,7 +143,7 @@ def _basket_labels(hist: History, lines: pd.DataFrame, start, stop) -> dict[int,
 def _queries(frame: pd.DataFrame, point: int) -> pd.DataFrame:
     """One LambdaRank query per household and training point (a household's basket after
     each point is a separate list to order)."""
-    frame["qid"] = point * 10_000_000 + frame["household"].to_numpy(dtype=np.int64)
+    frame["qid"] = point * QID_STRIDE + frame["household"].to_numpy(dtype=np.int64)
     return frame
 
 
