@@ -31,6 +31,14 @@ def headline(report: dict) -> dict:
         out["next_basket_recall10_best_baseline"] = max(
             v["recall"] for k, v in basket.items() if "(ours)" not in k
         )
+    # The two targets set as "x% above popularity", with the bootstrap's 95% interval.
+    for table, key in (
+        ("cold_pairs", "cold_pairs_top1_vs_popular_in_type"),
+        ("cold_start_households", "cold_start_recall10_vs_popularity"),
+    ):
+        interval = (report.get("intervals") or {}).get(table)
+        if interval:
+            out[key], out[f"{key}_95"] = interval["ratio"], interval["ratio_95"]
     timing = (report.get("repurchase_timing") or {}).get("methods")
     if timing:
         out["timing_auc14"] = timing["timing model (ours)"]["auc_14"]

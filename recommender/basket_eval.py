@@ -16,10 +16,10 @@ import pandas as pd
 from recommender import baselines, nextbasket
 from recommender.als import als
 from recommender.data import RetailData, first_baskets
-from recommender.eval_tables import hindsight_list
+from recommender.eval_tables import NEW_HOUSEHOLDS, OURS, hindsight_list
 from recommender.history import History
 from recommender.hybrid import HybridModel
-from recommender.metrics import basket_report
+from recommender.metrics import basket_report, household_recalls
 from recommender.ranker import Ranker, RankerSettings, fit_ranker, label, top_k
 from recommender.training import QID_STRIDE
 
@@ -36,8 +36,9 @@ def next_basket_table(
     test: pd.DataFrame,
     ranker: RankerSettings,
     k: int,
-) -> dict:
-    """Our ranker against the next-basket baselines, on households with history."""
+) -> tuple[dict, dict]:
+    """Our ranker against the next-basket baselines, on households with history: the table,
+    and each method's recall per household."""
     hybrid_fit, hybrid_eval = hybrids
     p, demo = warm.purchases, warm.households
     model = _fit_on_points(
@@ -57,7 +58,7 @@ def next_basket_table(
     frame = nextbasket.basket_frame(hist_eval, train, hh, hybrid_eval, demo)
     history = {int(h): set(g) for h, g in train.groupby("household")["product"]}
     methods = {
-        "hybrid ranker (ours)": top_k(frame, model.score(frame), "household", k),
+        OURS: top_k(frame, model.score(frame), "household", k),
         "popularity": baselines.popularity(train, hh, k),
         "personal frequency": baselines.personal_frequency(train, hh, k),
         "recency-decayed frequency": baselines.recency_frequency(train, hh, k),
@@ -65,7 +66,7 @@ def next_basket_table(
         "implicit ALS": als(train, hh, k),
         "LightFM alone": top_k(frame, "lfm_score", "household", k),
     }
-    return {name: basket_report(recs, truth, history, k) for name, recs in methods.items()}
+    return _reports(methods, truth, history, k)
 
 
 def cold_start_table(
@@ -78,9 +79,10 @@ def cold_start_table(
     window: tuple[pd.Timestamp, pd.Timestamp],
     ranker: RankerSettings,
     k: int,
-) -> dict:
+) -> tuple[dict, dict]:
     """Households never seen in training (``holdout``), known only by their demographics; the
-    ranker learns from households with demographics that are in training."""
+    ranker learns from households with demographics that are in training. The table, and each
+    method's recall per household."""
     hybrid_fit, hybrid_eval = hybrids
     cutoff, end = window
     demo = data.households
@@ -100,18 +102,24 @@ def cold_start_table(
     truth = first_baskets(held)
     hh = pd.Index(sorted(truth))
     if hh.empty:
-        return {"households": 0}
+        return {"households": 0}, {}
     frame = nextbasket.cold_frame(hist_eval, hh, hybrid_eval, demo)
     train = p[p["ts"] < cutoff]
     methods = {
         "popularity in segment (served live)": top_k(frame, "segment_pop", "household", k),
-        "learned ranker (demographics, LightFM)": top_k(frame, model.score(frame), "household", k),
+        NEW_HOUSEHOLDS: top_k(frame, model.score(frame), "household", k),
         "popularity": baselines.popularity(train, hh, k),
         "LightFM alone (demographics)": top_k(frame, "lfm_score", "household", k),
         "(reference) best single list in hindsight": hindsight_list(truth, hh, k),
     }
-    empty: dict[int, set[int]] = {}
-    return {name: basket_report(recs, truth, empty, k) for name, recs in methods.items()}
+    return _reports(methods, truth, {}, k)
+
+
+def _reports(methods: dict, truth: dict, history: dict, k: int) -> tuple[dict, dict]:
+    """The table (``basket_report`` per method) and each method's recall per household, in the
+    same order for every method (for ``metrics.paired_bootstrap``)."""
+    table = {name: basket_report(recs, truth, history, k) for name, recs in methods.items()}
+    return table, {name: household_recalls(recs, truth, k) for name, recs in methods.items()}
 
 
 def _fit_on_points(

@@ -1,5 +1,6 @@
 """The evaluation's hit-rate tables and the baselines that are not rankers: the pair tables
-(brand resolution, cold pairs) over a frame of scored candidates, the type's best sellers, and
+(brand resolution, cold pairs) over a frame of scored candidates, with each query's hits kept
+for intervals, the type's best sellers, and
 the best single next-basket list in hindsight (a ceiling, not a method)."""
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ import pandas as pd
 
 from recommender.metrics import hit_at_k
 from recommender.ranker import top_k
+
+OURS = "hybrid ranker (ours)"
+NEW_HOUSEHOLDS = "learned ranker (demographics, LightFM)"  # ours, for new households
 
 
 def popular_in_type(hist, queries: pd.DataFrame, k: int = 3) -> dict[int, list[int]]:
@@ -26,10 +30,27 @@ def frequency_key(frame: pd.DataFrame) -> np.ndarray:
     return (frame["own_baskets"] * 1e6 - frame["own_age"] + frame["share_all"] * 1e-3).to_numpy()
 
 
-def pair_table(queries_frame: tuple, truth: dict[int, set[int]], methods: dict) -> dict:
-    """Top-1 and top-3 hit rates per method: a column of ``frame`` or an array of its rows'
-    scores (ranked within each query), or ready rankings by query id (a dict); and how often the
-    candidates hold the truth at all."""
+def pair_hits(queries_frame: tuple, truth: dict[int, set[int]], methods: dict) -> dict:
+    """Per method, per k in (1, 3), one 0/1 hit per query (in the queries' order). A method is
+    a column of ``frame`` or an array of its rows' scores (ranked within each query), or ready
+    rankings by query id (a dict)."""
+    queries, frame = queries_frame
+    hits = {}
+    for name, score in methods.items():
+        ranked = score if isinstance(score, dict) else top_k(frame, score, "qid", 3)
+        hits[name] = {
+            k: np.array(
+                [hit_at_k(ranked.get(int(q), []), truth[int(q)], k) for q in queries["qid"]],
+                dtype=np.float64,
+            )
+            for k in (1, 3)
+        }
+    return hits
+
+
+def pair_table(queries_frame: tuple, hits: dict) -> dict:
+    """Top-1 and top-3 hit rates per method (``pair_hits``), and how often the candidates hold
+    the truth at all."""
     queries, frame = queries_frame
     table = {
         "pairs": int(len(queries)),
@@ -37,20 +58,9 @@ def pair_table(queries_frame: tuple, truth: dict[int, set[int]], methods: dict) 
             float(frame.groupby("qid")["label"].max().reindex(queries["qid"]).fillna(0).mean()), 4
         ),
     }
-    for name, score in methods.items():
-        ranked = score if isinstance(score, dict) else top_k(frame, score, "qid", 3)
+    for name, by_k in hits.items():
         table[name] = {
-            f"top{k}": round(
-                float(
-                    np.mean(
-                        [hit_at_k(ranked.get(int(q), []), truth[int(q)], k) for q in queries["qid"]]
-                    )
-                ),
-                4,
-            )
-            if len(queries)
-            else 0.0
-            for k in (1, 3)
+            f"top{k}": round(float(v.mean()), 4) if len(v) else 0.0 for k, v in by_k.items()
         }
     return table
 

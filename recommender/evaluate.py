@@ -21,9 +21,17 @@ from rich.console import Console
 from recommender import pairs, training
 from recommender.basket_eval import cold_start_table, next_basket_table
 from recommender.data import RetailData, from_completejourney
-from recommender.eval_tables import frequency_key, pair_table, popular_in_type
+from recommender.eval_tables import (
+    NEW_HOUSEHOLDS,
+    OURS,
+    frequency_key,
+    pair_hits,
+    pair_table,
+    popular_in_type,
+)
 from recommender.history import build_history
 from recommender.hybrid import HybridSettings, HybridTrainer
+from recommender.metrics import paired_bootstrap
 from recommender.neighbours import Neighbours
 from recommender.ranker import RankerSettings, fit_ranker
 from recommender.sales import RecentSales
@@ -125,11 +133,11 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
     )
     truth_sets = {int(q): set(g) for q, g in truth.groupby("qid")["product"]}
 
-    brand = pair_table(
+    warm_hits = pair_hits(
         ev_warm,
         truth_sets,
         {
-            "hybrid ranker (ours)": warm_ranker.score(ev_warm[1]),
+            OURS: warm_ranker.score(ev_warm[1]),
             "most popular in type": popular_in_type(hist_eval, ev_warm[0]),
             "household most frequent": frequency_key(ev_warm[1]),
             "household most recent": -ev_warm[1]["own_age"].to_numpy()
@@ -137,15 +145,20 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
             "LightFM alone": "lfm_score",
         },
     )
-    cold = pair_table(
+    cold_hits = pair_hits(
         ev_cold,
         truth_sets,
         {
-            "hybrid ranker (ours)": cold_ranker.score(ev_cold[1]),
+            OURS: cold_ranker.score(ev_cold[1]),
             "most popular in type": popular_in_type(hist_eval, ev_cold[0]),
             "LightFM alone": "lfm_score",
         },
     )
+    brand, cold = pair_table(ev_warm, warm_hits), pair_table(ev_cold, cold_hits)
+    intervals = {
+        "brand_resolution": _top1_interval(warm_hits, "household most frequent", options.seed),
+        "cold_pairs": _top1_interval(cold_hits, "most popular in type", options.seed),
+    }
 
     points = step(
         "history (basket points)",
@@ -158,7 +171,7 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
             for d in BASKET_POINTS
         },
     )
-    basket = step(
+    basket, basket_recalls = step(
         "next basket",
         lambda: next_basket_table(
             warm,
@@ -171,7 +184,7 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
             options.k,
         ),
     )
-    cold_start = step(
+    cold_start, cold_start_recalls = step(
         "cold-start households",
         lambda: cold_start_table(
             data,
@@ -184,6 +197,10 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
             options.household_ranker,
             options.k,
         ),
+    )
+    intervals["next_basket"] = _interval(basket_recalls, OURS, "TIFU-KNN", "recall", options.seed)
+    intervals["cold_start_households"] = _interval(
+        cold_start_recalls, NEW_HOUSEHOLDS, "popularity", "recall", options.seed
     )
     return {
         "dataset": {
@@ -199,8 +216,21 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
         "cold_pairs": cold,
         "next_basket": basket,
         "cold_start_households": cold_start,
+        "intervals": intervals,
         "seconds": timings,
     }
+
+
+def _top1_interval(hits: dict, against: str, seed: int) -> dict:
+    return _interval({name: h[1] for name, h in hits.items()}, OURS, against, "top1", seed)
+
+
+def _interval(values: dict, ours: str, against: str, metric: str, seed: int) -> dict:
+    """Ours against the best baseline on the same units, with 95% bootstrap intervals."""
+    if ours not in values or against not in values:
+        return {}
+    interval = paired_bootstrap(values[ours], values[against], seed=seed)
+    return {"method": ours, "against": against, "metric": metric, **interval}
 
 
 def _holdout(data: RetailData, share: float, seed: int) -> np.ndarray:

@@ -163,3 +163,57 @@ def test_hindsight_list_is_the_best_single_list(truth, k):
     for items in combinations(range(7), k):
         other = basket_report({h: list(items) for h in households}, truth, {}, k)["recall"]
         assert other <= best + 1e-9
+
+
+def test_paired_bootstrap_of_a_constant_gap_is_that_gap():
+    from recommender.metrics import paired_bootstrap
+
+    theirs = [0.1, 0.5, 0.2, 0.9, 0.4]
+    got = paired_bootstrap([t + 0.1 for t in theirs], theirs, draws=200)
+    assert got["difference"] == pytest.approx(0.1)
+    assert got["difference_95"] == pytest.approx([0.1, 0.1])
+    same = paired_bootstrap(theirs, theirs, draws=200)
+    assert same["difference_95"] == [0.0, 0.0] and same["ratio_95"] == [1.0, 1.0]
+
+
+def test_paired_bootstrap_keeps_what_the_methods_share():
+    """Two methods that both find some units hard: the interval of their difference is the
+    normal one for paired data (about 1.96 standard errors of the per-unit differences), far
+    narrower than if each method's scores were resampled on their own."""
+    import numpy as np
+
+    from recommender.metrics import paired_bootstrap
+
+    rng = np.random.default_rng(3)
+    hard = rng.random(4000)
+    theirs = hard + 0.05 * rng.standard_normal(4000)
+    ours = hard + 0.02 + 0.05 * rng.standard_normal(4000)
+    got = paired_bootstrap(ours, theirs, draws=1000, seed=1)
+    diff = ours - theirs
+    half = 1.96 * diff.std() / math.sqrt(len(diff))
+    low, high = got["difference_95"]
+    assert low < diff.mean() < high
+    assert (high - low) / 2 == pytest.approx(half, rel=0.15)
+    unpaired = 1.96 * math.sqrt(ours.var() + theirs.var()) / math.sqrt(len(diff))
+    assert (high - low) / 2 < unpaired / 3
+    assert got["ratio"] == pytest.approx(ours.mean() / theirs.mean(), abs=1e-4)
+    assert got["ratio_95"][0] < got["ratio"] < got["ratio_95"][1]
+
+
+def test_paired_bootstrap_refuses_unpaired_scores():
+    from recommender.metrics import paired_bootstrap
+
+    with pytest.raises(ValueError, match="same"):
+        paired_bootstrap([0.1, 0.2], [0.1])
+    with pytest.raises(ValueError, match="same"):
+        paired_bootstrap([], [])
+
+
+@given(st.dictionaries(st.integers(0, 20), BASKETS, min_size=1, max_size=8), KS)
+def test_household_recalls_average_to_the_reports_recall(truth, k):
+    from recommender.metrics import household_recalls
+
+    recs = {h: list(range(h % 5, h % 5 + 12)) for h in truth}
+    values = household_recalls(recs, truth, k)
+    assert len(values) == len(truth)
+    assert round(sum(values) / len(values), 4) == basket_report(recs, truth, {}, k)["recall"]

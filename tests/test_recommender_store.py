@@ -145,6 +145,19 @@ def test_evaluate_command_on_complete_journey(tmp_path):
     for method in ("hybrid ranker (ours)", "TIFU-KNN", "implicit ALS", "popularity"):
         assert 0 < report["next_basket"][method]["recall"] <= 1
     assert report["cold_start_households"]["popularity"]["households"] > 0
+    for table, against in (
+        ("brand_resolution", "household most frequent"),
+        ("cold_pairs", "most popular in type"),
+        ("next_basket", "TIFU-KNN"),
+        ("cold_start_households", "popularity"),
+    ):
+        interval = report["intervals"][table]
+        assert interval["against"] == against
+        low, high = interval["difference_95"]
+        assert low <= interval["difference"] <= high
+        metric = interval["metric"]
+        assert interval["theirs"] == report[table][against][metric]
+        assert interval["ours"] == report[table][interval["method"]][metric]
     assert {p.name for p in (tmp_path / "plots").iterdir()} >= {
         "brand_resolution.png",
         "next_basket.png",
