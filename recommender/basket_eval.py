@@ -17,12 +17,13 @@ from recommender import baselines, nextbasket
 from recommender.als import als
 from recommender.data import RetailData, first_baskets
 from recommender.eval_tables import NEW_HOUSEHOLDS, OURS, hindsight_list
-from recommender.history import History
-from recommender.hybrid import HybridModel
+from recommender.history import History, build_history
+from recommender.hybrid import HybridModel, HybridSettings, HybridTrainer
 from recommender.metrics import basket_report, household_recalls
 from recommender.ranker import Ranker, RankerSettings, fit_ranker, label, top_k
 from recommender.training import QID_STRIDE
 
+BASKET_POINTS = (0, 14, 28, 42)  # days after the training point: one next basket each
 #: The LightFM model fitted before the points, and the one refreshed to the cutoff.
 Hybrids = tuple[HybridModel, HybridModel]
 
@@ -69,7 +70,7 @@ def next_basket_table(
     return _reports(methods, truth, history, k)
 
 
-def cold_start_table(
+def cold_start_recs(
     data: RetailData,
     warm: RetailData,
     holdout: np.ndarray,
@@ -81,8 +82,8 @@ def cold_start_table(
     k: int,
 ) -> tuple[dict, dict]:
     """Households never seen in training (``holdout``), known only by their demographics; the
-    ranker learns from households with demographics that are in training. The table, and each
-    method's recall per household."""
+    ranker learns from households with demographics that are in training. Each method's lists
+    by household, and each held-out household's first basket after the cutoff."""
     hybrid_fit, hybrid_eval = hybrids
     cutoff, end = window
     demo = data.households
@@ -102,7 +103,7 @@ def cold_start_table(
     truth = first_baskets(held)
     hh = pd.Index(sorted(truth))
     if hh.empty:
-        return {"households": 0}, {}
+        return {}, {}
     frame = nextbasket.cold_frame(hist_eval, hh, hybrid_eval, demo)
     train = p[p["ts"] < cutoff]
     methods = {
@@ -110,9 +111,68 @@ def cold_start_table(
         NEW_HOUSEHOLDS: top_k(frame, model.score(frame), "household", k),
         "popularity": baselines.popularity(train, hh, k),
         "LightFM alone (demographics)": top_k(frame, "lfm_score", "household", k),
-        "(reference) best single list in hindsight": hindsight_list(truth, hh, k),
     }
+    return methods, truth
+
+
+def cold_start_fold(
+    data: RetailData,
+    holdout: np.ndarray,
+    window: tuple[pd.Timestamp, pd.Timestamp],
+    fit_point: pd.Timestamp,
+    hybrid: HybridSettings,
+    ranker: RankerSettings,
+    k: int,
+) -> tuple[dict, dict]:
+    """``cold_start_recs`` for one more holdout fold, with its own LightFM models, histories
+    and ranker, none of which has seen ``holdout``."""
+    cutoff, _ = window
+    warm = data.restrict(set(data.households.index) - set(holdout))
+    p = warm.purchases
+    before_cut = p[p["ts"] < cutoff]
+    trainer = HybridTrainer(
+        data.products, warm.households, before_cut["household"].unique(), hybrid
+    )
+    first = trainer.fit(p[p["ts"] < fit_point], progress=False)
+    hybrids = (first, trainer.refresh(before_cut, progress=False))
+    points = basket_points(p, data.products, fit_point)
+    hist_eval = build_history(p, data.products, cutoff)
+    return cold_start_recs(data, warm, holdout, points, hist_eval, hybrids, window, ranker, k)
+
+
+def cold_start_table(folds: list[tuple[dict, dict]], k: int) -> tuple[dict, dict]:
+    """The cold-start table over the households of every fold (``cold_start_recs`` each; the
+    folds' households are disjoint), with the best single list in hindsight for all of them:
+    the table, and each method's recall per household."""
+    methods: dict[str, dict] = {}
+    truth: dict[int, set[int]] = {}
+    for recs, fold_truth in folds:
+        truth.update(fold_truth)
+        for name, lists in recs.items():
+            methods.setdefault(name, {}).update(lists)
+    if not truth:
+        return {"households": 0}, {}
+    hh = pd.Index(sorted(truth))
+    methods["(reference) best single list in hindsight"] = hindsight_list(truth, hh, k)
     return _reports(methods, truth, {}, k)
+
+
+def basket_points(
+    purchases: pd.DataFrame,
+    products: pd.DataFrame,
+    fit_point: pd.Timestamp,
+    first: History | None = None,
+) -> dict[pd.Timestamp, History]:
+    """The history at each point the basket rankers learn from (``first``: the one at
+    ``fit_point``, when it is already built)."""
+    return {
+        fit_point + pd.Timedelta(days=d): (
+            first
+            if d == 0 and first is not None
+            else build_history(purchases, products, fit_point + pd.Timedelta(days=d))
+        )
+        for d in BASKET_POINTS
+    }
 
 
 def _reports(methods: dict, truth: dict, history: dict, k: int) -> tuple[dict, dict]:

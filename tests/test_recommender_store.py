@@ -132,6 +132,8 @@ def test_evaluate_command_on_complete_journey(tmp_path):
             "--plots",
             str(tmp_path / "plots"),
             "--quiet",
+            "--holdout-folds",
+            "2",
         ],
         check=True,
         capture_output=True,
@@ -145,6 +147,11 @@ def test_evaluate_command_on_complete_journey(tmp_path):
     for method in ("hybrid ranker (ours)", "TIFU-KNN", "implicit ALS", "popularity"):
         assert 0 < report["next_basket"][method]["recall"] <= 1
     assert report["cold_start_households"]["popularity"]["households"] > 0
+    # the second fold adds its own held-out households to the first's
+    first = report["cold_start_households"]["popularity"]["households"]
+    both = report["cold_start_households_all_folds"]["popularity"]["households"]
+    assert both > first
+    assert report["intervals"]["cold_start_households_all_folds"]["units"] == both
     for table, against in (
         ("brand_resolution", "household most frequent"),
         ("cold_pairs", "most popular in type"),
@@ -162,6 +169,28 @@ def test_evaluate_command_on_complete_journey(tmp_path):
         "brand_resolution.png",
         "next_basket.png",
     }
+
+
+def test_holdout_folds_are_disjoint_and_the_first_is_the_issues_20_percent():
+    from types import SimpleNamespace
+
+    import numpy as np
+    import pandas as pd
+
+    from recommender.evaluate import _holdout_folds
+
+    # as in Complete Journey, a third of the households have demographics (823 here)
+    ids = np.arange(1, 2470)
+    age = pd.Series(np.where(ids % 3 == 0, "45-54", None), index=ids, dtype=object)
+    data = SimpleNamespace(households=pd.DataFrame({"age": age}))
+    demo = set(data.households.dropna(how="all").index)
+    (single,) = _holdout_folds(data, 0.2, 42, 1)
+    folds = _holdout_folds(data, 0.2, 42, 5)
+    assert len(single) == round(0.2 * len(demo)) and list(folds[0]) == list(single)
+    seen = [set(f) for f in folds]
+    assert sum(map(len, seen)) == len(set().union(*seen)) == len(demo)
+    assert set().union(*seen) == demo
+    assert max(map(len, seen)) - min(map(len, seen)) <= 1
 
 
 def test_recent_sales_are_every_households_lines_of_the_category_before_now(sqlite_demo_store):
