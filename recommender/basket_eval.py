@@ -4,6 +4,9 @@ basket of households known only by their demographics (held out of all training)
 Each learned ranker here learns from the next basket after several points before the cutoff
 (``points``: the history at each), with a LightFM model fitted before them; the tables score
 the first basket after the cutoff with the history and LightFM model of the cutoff.
+
+The cold-start table can pool several holdout folds: the first shares the other tables' models,
+each further one (``cold_start_fold``) fits its own without its households.
 """
 
 from __future__ import annotations

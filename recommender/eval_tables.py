@@ -1,7 +1,7 @@
 """The evaluation's hit-rate tables and the baselines that are not rankers: the pair tables
 (brand resolution, cold pairs) over a frame of scored candidates, with each query's hits kept
-for intervals, the type's best sellers, and
-the best single next-basket list in hindsight (a ceiling, not a method)."""
+for the intervals; the type's best sellers; and the best single next-basket list in hindsight
+(a ceiling, not a method)."""
 
 from __future__ import annotations
 

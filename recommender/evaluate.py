@@ -254,7 +254,8 @@ def _top1_interval(hits: dict, against: str, seed: int) -> dict:
 
 
 def _interval(values: dict, ours: str, against: str, metric: str, seed: int) -> dict:
-    """Ours against the best baseline on the same units, with 95% bootstrap intervals."""
+    """``ours`` against ``against`` (the best baseline, or popularity where the target is set
+    against it) on the same units, with 95% bootstrap intervals; {} if either is missing."""
     if ours not in values or against not in values:
         return {}
     interval = paired_bootstrap(values[ours], values[against], seed=seed)
