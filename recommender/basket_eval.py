@@ -19,13 +19,15 @@ import pandas as pd
 from recommender import baselines, nextbasket
 from recommender.als import als
 from recommender.data import RetailData, first_baskets
-from recommender.eval_tables import NEW_HOUSEHOLDS, OURS, hindsight_list
+from recommender.eval_tables import NEW_HOUSEHOLDS, OURS, hindsight_list, others_lists
 from recommender.history import History, build_history
 from recommender.hybrid import HybridModel, HybridSettings, HybridTrainer
 from recommender.metrics import basket_report, household_recalls
 from recommender.ranker import Ranker, RankerSettings, fit_ranker, label, top_k
 from recommender.training import QID_STRIDE
 
+OTHERS = "(reference) the other households' baskets, in hindsight"
+OTHERS_IN_SEGMENT = "(reference) the same, own composition only"
 BASKET_POINTS = (0, 14, 28, 42)  # days after the training point: one next basket each
 #: The LightFM model fitted before the points, and the one refreshed to the cutoff.
 Hybrids = tuple[HybridModel, HybridModel]
@@ -143,10 +145,14 @@ def cold_start_fold(
     return cold_start_recs(data, warm, holdout, points, hist_eval, hybrids, window, ranker, k)
 
 
-def cold_start_table(folds: list[tuple[dict, dict]], k: int) -> tuple[dict, dict]:
+def cold_start_table(
+    folds: list[tuple[dict, dict]], k: int, segments: pd.Series | None = None
+) -> tuple[dict, dict]:
     """The cold-start table over the households of every fold (``cold_start_recs`` each; the
-    folds' households are disjoint), with the best single list in hindsight for all of them:
-    the table, and each method's recall per household."""
+    folds' households are disjoint), with three references computed from the answers: the best
+    single list in hindsight, and each household's list from the other households' baskets,
+    all of them and those of its own segment (``segments``: the composition the shop serves
+    by). The table, and each method's recall per household."""
     methods: dict[str, dict] = {}
     truth: dict[int, set[int]] = {}
     for recs, fold_truth in folds:
@@ -157,6 +163,9 @@ def cold_start_table(folds: list[tuple[dict, dict]], k: int) -> tuple[dict, dict
         return {"households": 0}, {}
     hh = pd.Index(sorted(truth))
     methods["(reference) best single list in hindsight"] = hindsight_list(truth, hh, k)
+    methods[OTHERS] = others_lists(truth, k)
+    if segments is not None:
+        methods[OTHERS_IN_SEGMENT] = others_lists(truth, k, segments)
     return _reports(methods, truth, {}, k)
 
 

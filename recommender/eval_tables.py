@@ -1,7 +1,8 @@
 """The evaluation's hit-rate tables and the baselines that are not rankers: the pair tables
 (brand resolution, cold pairs) over a frame of scored candidates, with each query's hits kept
-for the intervals; the type's best sellers; and the best single next-basket list in hindsight
-(a ceiling, not a method)."""
+for the intervals; the type's best sellers; and, as references rather than methods, the best
+single next-basket list in hindsight and each household's list from the other households' baskets
+of the same window."""
 
 from __future__ import annotations
 
@@ -75,3 +76,34 @@ def hindsight_list(truth: dict[int, set[int]], households: pd.Index, k: int) -> 
             weight[item] = weight.get(item, 0.0) + 1.0 / len(basket)
     best = sorted(weight, key=lambda item: (-weight[item], item))[:k]
     return {int(h): list(best) for h in households}
+
+
+def others_lists(
+    truth: dict[int, set[int]], k: int, segments: pd.Series | None = None
+) -> dict[int, list[int]]:
+    """Each household's best list of ``k`` by the *other* households' baskets in ``truth`` (of
+    its own segment, when ``segments`` maps households to one): popularity that knew the test
+    window's demand exactly, but not the household's own basket. Not a method either: it shows
+    how much any list built from who a household is (its segment) could gain over popularity.
+    ``hindsight_list`` counts each household's own basket, so it overstates that; this doesn't.
+    """
+    weight = {h: 1.0 / len(b) for h, b in truth.items() if b}
+    group = {h: (segments.get(h) if segments is not None else None) for h in weight}
+    # Households without a segment (None or NaN) form one group of their own.
+    group = {h: ("?" if g is None or g != g else g) for h, g in group.items()}
+    totals: dict = {}
+    for h, w in weight.items():
+        t = totals.setdefault(group[h], {})
+        for item in truth[h]:
+            t[item] = t.get(item, 0.0) + w
+    ranked = {g: sorted(t, key=lambda i, t=t: (-round(t[i], 12), i)) for g, t in totals.items()}
+    out = {}
+    for h, w in weight.items():
+        full, own = totals[group[h]], truth[h]
+        # Only the household's own items lose weight, so the others' top k lies within the
+        # group's top k + |own| and the own items.
+        pool = set(ranked[group[h]][: k + len(own)]) | own
+        score = {i: full[i] - (w if i in own else 0.0) for i in pool}
+        best = sorted(pool, key=lambda i: (-round(score[i], 12), i))
+        out[int(h)] = [int(i) for i in best[:k] if score[i] > 1e-12]
+    return out

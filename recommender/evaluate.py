@@ -202,7 +202,8 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
             ),
         )
     ]
-    cold_start, cold_start_recalls = cold_start_table(folds, options.k)
+    composition = data.households.get("household_comp")  # the segment the shop serves by
+    cold_start, cold_start_recalls = cold_start_table(folds, options.k, composition)
     intervals["next_basket"] = _interval(basket_recalls, OURS, "TIFU-KNN", "recall", options.seed)
     intervals["cold_start_households"] = _interval(
         cold_start_recalls, NEW_HOUSEHOLDS, "popularity", "recall", options.seed
@@ -224,7 +225,7 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
             )
         )
     if other_folds:
-        table, recalls = cold_start_table(folds, options.k)
+        table, recalls = cold_start_table(folds, options.k, composition)
         extra["cold_start_households_all_folds"] = table
         intervals["cold_start_households_all_folds"] = _interval(
             recalls, NEW_HOUSEHOLDS, "popularity", "recall", options.seed

@@ -217,3 +217,47 @@ def test_household_recalls_average_to_the_reports_recall(truth, k):
     values = household_recalls(recs, truth, k)
     assert len(values) == len(truth)
     assert round(sum(values) / len(values), 4) == basket_report(recs, truth, {}, k)["recall"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.dictionaries(
+        st.integers(0, 30), st.sets(st.integers(0, 8), min_size=1, max_size=4), min_size=1
+    ),
+    st.integers(1, 3),
+    st.integers(1, 3),
+)
+def test_others_lists_are_the_hindsight_lists_of_the_other_households(truth, k, groups):
+    """Against the slow reference: for each household, the best single list over the other
+    households of its segment only (``hindsight_list`` without it), items no one else bought
+    left out."""
+    import pandas as pd
+
+    from recommender.eval_tables import hindsight_list, others_lists
+
+    segments = pd.Series({h: h % groups for h in truth})
+    got = others_lists(truth, k, segments)
+    for h in truth:
+        others = {o: b for o, b in truth.items() if o != h and segments[o] == segments[h]}
+        if not others:
+            assert got[h] == []
+            continue
+        expected = hindsight_list(others, pd.Index([h]), k)[h]
+        bought = set().union(*others.values())
+        assert got[h] == [i for i in expected if i in bought]
+
+
+def test_others_lists_leave_the_household_out_and_keep_to_its_segment():
+    import pandas as pd
+
+    from recommender.eval_tables import others_lists
+
+    truth = {1: {10, 11}, 2: {10, 12}, 3: {20}, 4: {20, 21}, 5: {99}}
+    segments = pd.Series({1: "a", 2: "a", 3: "b", 4: "b"})  # 5: no segment
+    got = others_lists(truth, 2, segments)
+    assert got[1] == [10, 12] and got[2] == [10, 11]  # never its own 11 or 12 alone
+    assert got[3] == [20, 21] and got[4] == [20]
+    assert got[5] == []  # the only household without a segment
+    shared = others_lists(truth, 1)
+    # 20 weighs 1.5 and 10 1.0 in all; without its own basket, household 3 sees 20 at 0.5
+    assert shared[1] == [20] and shared[3] == [10]

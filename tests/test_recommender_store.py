@@ -152,6 +152,11 @@ def test_evaluate_command_on_complete_journey(tmp_path):
     both = report["cold_start_households_all_folds"]["popularity"]["households"]
     assert both > first
     assert report["intervals"]["cold_start_households_all_folds"]["units"] == both
+    for reference in (
+        "(reference) the other households' baskets, in hindsight",
+        "(reference) the same, own composition only",
+    ):
+        assert report["cold_start_households_all_folds"][reference]["households"] == both
     for table, against in (
         ("brand_resolution", "household most frequent"),
         ("cold_pairs", "most popular in type"),
