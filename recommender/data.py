@@ -13,7 +13,10 @@ three frames, so the same code is measured on the real data and serves the live 
   (``age``, ``income``, ``home_ownership``, ``marital_status``, ``household_size``,
   ``household_comp``, ``kids_count``);
 - ``promotions`` (optional): ``product``, ``week`` (Monday of the week), ``display``,
-  ``mailer`` (bools): what the shop put on display or in the mailer that week.
+  ``mailer`` (bools): what the shop put on display or in the mailer that week;
+- ``store_promotions`` (optional, a chain's stores): the same per store
+  (``recommender.store_promotions``), read with the ``store`` column of ``purchases``. A shop
+  with one store has none: its own calendar is every household's store's.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from recommender.store_promotions import StorePromotions
 
 DEMOGRAPHICS = (
     "age",
@@ -42,6 +47,7 @@ class RetailData:
     products: pd.DataFrame
     households: pd.DataFrame
     promotions: pd.DataFrame | None = None
+    store_promotions: StorePromotions | None = None
 
     def __post_init__(self) -> None:
         missing = set(PURCHASE_COLUMNS) - set(self.purchases.columns)
@@ -56,6 +62,7 @@ class RetailData:
             self.products,
             self.households[self.households.index.isin(keep)],
             self.promotions,
+            self.store_promotions,
         )
 
     def split(self, cutoff: pd.Timestamp, end: pd.Timestamp | None = None) -> Split:
@@ -115,8 +122,10 @@ def from_completejourney(frames: dict[str, pd.DataFrame] | None = None) -> Retai
     )
     for column in DEMOGRAPHICS:
         households[column] = demo[column].astype("object").reindex(households.index)
-    promotions = _cj_promotions(frames.get("promotions"), tx)
-    return RetailData(purchases, products, households, promotions)
+    raw_promotions = frames.get("promotions")
+    promotions = _cj_promotions(raw_promotions, tx)
+    store_promotions = _cj_store_promotions(raw_promotions, tx)
+    return RetailData(purchases, products, households, promotions, store_promotions)
 
 
 def _cj_products(raw: pd.DataFrame, tx: pd.DataFrame) -> pd.DataFrame:
@@ -144,9 +153,7 @@ def _cj_promotions(raw: pd.DataFrame | None, tx: pd.DataFrame) -> pd.DataFrame |
     """Promotions per product and week, over all stores: on display or in the mailer anywhere."""
     if raw is None or raw.empty:
         return None
-    week_start = (
-        pd.to_datetime(tx["transaction_timestamp"]).groupby(tx["week"]).min().dt.normalize()
-    )
+    week_start = _cj_week_starts(tx)
     promo = pd.DataFrame(
         {
             "product": raw["product_id"].astype("int64"),
@@ -158,3 +165,26 @@ def _cj_promotions(raw: pd.DataFrame | None, tx: pd.DataFrame) -> pd.DataFrame |
     promo = promo.groupby(["product", "week_no"], as_index=False)[["display", "mailer"]].max()
     promo["week"] = promo["week_no"].map(week_start)
     return promo.dropna(subset=["week"]).drop(columns="week_no").reset_index(drop=True)
+
+
+def _cj_week_starts(tx: pd.DataFrame) -> pd.Series:
+    """Complete Journey's week numbers to dates: the day of each week's first transaction."""
+    return pd.to_datetime(tx["transaction_timestamp"]).groupby(tx["week"]).min().dt.normalize()
+
+
+def _cj_store_promotions(raw: pd.DataFrame | None, tx: pd.DataFrame) -> StorePromotions | None:
+    if raw is None or raw.empty or "store_id" not in raw or "week" not in tx:
+        return None
+    week = raw["week"].astype("int64").map(_cj_week_starts(tx))
+    known = week.notna().to_numpy()
+    return StorePromotions.from_frame(
+        pd.DataFrame(
+            {
+                "product": raw["product_id"].astype("int64").to_numpy()[known],
+                "store": raw["store_id"].astype("int64").to_numpy()[known],
+                "week": week.to_numpy()[known],
+                "display": (raw["display_location"].astype(str) != "0").to_numpy()[known],
+                "mailer": (raw["mailer_location"].astype(str) != "0").to_numpy()[known],
+            }
+        )
+    )

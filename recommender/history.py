@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from recommender.store_promotions import main_stores
+
 RECENT_DAYS = 56
 DECAY_HALF_LIFE_DAYS = 60.0
 NEVER = 9_999.0
@@ -23,7 +25,7 @@ class History:
     own: pd.DataFrame  # per (household, product)
     own_type: pd.DataFrame  # per (household, type)
     popularity: pd.DataFrame  # per product (index), with type
-    households: pd.DataFrame  # per household: label, deal and price habits
+    households: pd.DataFrame  # per household: label, deal and price habits, main store
     manufacturer: pd.DataFrame  # per (household, manufacturer): baskets
     category_manufacturer: pd.DataFrame  # per (household, category, manufacturer): baskets
 
@@ -73,6 +75,7 @@ def build_history(
             "baskets": lines.groupby("household")["basket"].nunique(),
         }
     )
+    households["store"] = main_stores(lines)  # NaN without a ``store`` column (one shop)
     manufacturer = by_basket.groupby(["household", "manufacturer"]).size().rename("baskets")
     by_category = by_basket.groupby(["household", "category", "manufacturer"]).size()
     return History(

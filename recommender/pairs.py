@@ -21,6 +21,7 @@ from recommender.hybrid import HybridModel, features_of
 from recommender.neighbours import Neighbours
 from recommender.sales import FEATURES as SALES_FEATURES
 from recommender.sales import RecentSales
+from recommender.store_promotions import StorePromotions
 
 POPULAR_CANDIDATES = 5
 HYBRID_CANDIDATES = 5
@@ -56,6 +57,8 @@ FEATURES = [
     "deal_match",
     "display",
     "mailer",
+    "store_display",
+    "store_mailer",
     "mfr_other",
     "mfr_category",
     "mfr_category_share",
@@ -209,10 +212,13 @@ def features(
     sales: RecentSales | None = None,
     neighbours: Neighbours | None = None,
     own_products: dict[int, pd.Index] | None = None,
+    store_promotions: StorePromotions | None = None,
 ) -> pd.DataFrame:
     """One row per candidate with the columns in ``FEATURES`` (the ``sales`` ones missing
     without ``sales``, ``similar_share`` without ``neighbours``; ``own_products``: households'
-    product sets for it, when they differ from the ones ``neighbours`` stores)."""
+    product sets for it, when they differ from the ones ``neighbours`` stores;
+    ``store_promotions``: each store's calendar, for a chain, read at the household's main
+    store; without it the shop's own calendar is the household's store's)."""
     f = cands.copy()
     own = history.own.set_index(["household", "product"])
     key = pd.MultiIndex.from_frame(f[["household", "product"]])
@@ -286,6 +292,12 @@ def features(
     f["hh_price_index"] = hh["price_index"].to_numpy()
 
     f["display"], f["mailer"] = _promotions(f, promotions)
+    if store_promotions is None:
+        f["store_display"], f["store_mailer"] = f["display"], f["mailer"]
+    else:
+        f["store_display"], f["store_mailer"] = store_promotions.lookup(
+            f["product"], hh["store"], f["qtime"]
+        )
     f["week_discount"], f["week_seen"] = _week_discount(f, prices)
     f["lfm_score"], f["lfm_gap"] = _hybrid_scores(f, hybrid, households)
     f["similar_share"] = np.nan if neighbours is None else neighbours.share(f, own_products)

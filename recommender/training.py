@@ -106,6 +106,7 @@ def pair_frame(
         prices,
         sales=sales,
         neighbours=neighbours,
+        store_promotions=data.store_promotions,
     )
     return label(feats, truth, "qid")
 

@@ -376,4 +376,6 @@ def test_current_offers_reach_the_rankers_as_this_weeks_promotion(data):
     )
     f = features(hist, query, None, data.households, promotions, prices).set_index("product")
     assert f.loc[2, "mailer"] == 1.0 and f.loc[2, "week_discount"] == pytest.approx(0.2)
+    # one shop, one calendar: it is the household's own store's
+    assert f.loc[2, "store_mailer"] == 1.0 and f.loc[1, "store_mailer"] == 0.0
     assert f.loc[1, "mailer"] == 0.0 and np.isnan(f.loc[1, "week_discount"])
