@@ -122,9 +122,9 @@ def from_completejourney(frames: dict[str, pd.DataFrame] | None = None) -> Retai
     )
     for column in DEMOGRAPHICS:
         households[column] = demo[column].astype("object").reindex(households.index)
-    raw_promotions = frames.get("promotions")
-    promotions = _cj_promotions(raw_promotions, tx)
-    store_promotions = _cj_store_promotions(raw_promotions, tx)
+    raw_promotions, weeks = frames.get("promotions"), _cj_week_starts(tx)
+    promotions = _cj_promotions(raw_promotions, weeks)
+    store_promotions = _cj_store_promotions(raw_promotions, weeks)
     return RetailData(purchases, products, households, promotions, store_promotions)
 
 
@@ -149,11 +149,10 @@ def _cj_products(raw: pd.DataFrame, tx: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _cj_promotions(raw: pd.DataFrame | None, tx: pd.DataFrame) -> pd.DataFrame | None:
+def _cj_promotions(raw: pd.DataFrame | None, week_start: pd.Series) -> pd.DataFrame | None:
     """Promotions per product and week, over all stores: on display or in the mailer anywhere."""
     if raw is None or raw.empty:
         return None
-    week_start = _cj_week_starts(tx)
     promo = pd.DataFrame(
         {
             "product": raw["product_id"].astype("int64"),
@@ -169,14 +168,18 @@ def _cj_promotions(raw: pd.DataFrame | None, tx: pd.DataFrame) -> pd.DataFrame |
 
 def _cj_week_starts(tx: pd.DataFrame) -> pd.Series:
     """Complete Journey's week numbers to dates: the day of each week's first transaction."""
+    if "week" not in tx:
+        return pd.Series(dtype="datetime64[ns]")
     return pd.to_datetime(tx["transaction_timestamp"]).groupby(tx["week"]).min().dt.normalize()
 
 
-def _cj_store_promotions(raw: pd.DataFrame | None, tx: pd.DataFrame) -> StorePromotions | None:
-    if raw is None or raw.empty or "store_id" not in raw or "week" not in tx:
+def _cj_store_promotions(raw: pd.DataFrame | None, week_start: pd.Series) -> StorePromotions | None:
+    if raw is None or raw.empty or "store_id" not in raw:
         return None
-    week = raw["week"].astype("int64").map(_cj_week_starts(tx))
+    week = raw["week"].astype("int64").map(week_start)
     known = week.notna().to_numpy()
+    if not known.any():
+        return None
     return StorePromotions.from_frame(
         pd.DataFrame(
             {

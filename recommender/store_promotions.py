@@ -49,7 +49,7 @@ class StorePromotions:
         # 20.9 million rows of Complete Journey).
         order = np.argsort(keys, kind="stable")
         keys = keys[order]
-        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        starts = np.flatnonzero(np.diff(keys, prepend=keys[:1] - 1) != 0)  # each first
 
         def merged(column: str) -> np.ndarray:
             flags = frame[column].to_numpy(bool)[order].astype(np.uint8)
@@ -63,6 +63,8 @@ class StorePromotions:
         products = np.asarray(products, dtype=np.int64)
         stores = np.asarray(stores, dtype=np.float64)
         times = np.asarray(times, dtype="datetime64[ns]")
+        if not len(self.keys):  # an empty calendar knows no store
+            return np.full(len(products), np.nan), np.full(len(products), np.nan)
         slot = np.searchsorted(self.stores, np.nan_to_num(stores, nan=-1).astype(np.int64))
         slot = np.minimum(slot, len(self.stores) - 1)
         known = np.isfinite(stores) & (self.stores[slot] == np.nan_to_num(stores, nan=-1))

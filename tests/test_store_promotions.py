@@ -41,6 +41,8 @@ def test_lookup_reads_the_households_store_in_the_week_of_the_time():
         MONDAY + 2 * WEEK,  # after it
     ]
     display, mailer = cal.lookup(products, stores, pd.to_datetime(times))
+    empty = StorePromotions.from_frame(rows.iloc[:0]).lookup([1], [10], pd.to_datetime([MONDAY]))
+    assert np.isnan(empty).all()
     nan = np.nan
     assert display == pytest.approx([1, 0, nan, 1, 0, 1, nan, nan, nan], nan_ok=True)
     assert mailer == pytest.approx([0, 1, nan, 1, 0, 1, nan, nan, nan], nan_ok=True)
@@ -82,7 +84,7 @@ def test_main_store_is_the_one_with_most_trips():
 
 
 def test_complete_journeys_week_numbers_become_the_weeks_first_day():
-    from recommender.data import _cj_store_promotions
+    from recommender.data import _cj_store_promotions, _cj_week_starts
 
     tx = pd.DataFrame(
         {
@@ -99,9 +101,10 @@ def test_complete_journeys_week_numbers_become_the_weeks_first_day():
             "week": [1, 2, 9],  # week 9 has no transactions: dropped, and store 301 with it
         }
     )
-    cal = _cj_store_promotions(raw, tx)
+    cal = _cj_store_promotions(raw, _cj_week_starts(tx))
     times = pd.to_datetime(["2017-01-03", "2017-01-09", "2017-01-03"])
     display, mailer = cal.lookup([5, 5, 6], [300, 300, 301], times)
     assert display == pytest.approx([0.0, 1.0, np.nan], nan_ok=True)
     assert mailer == pytest.approx([1.0, 0.0, np.nan], nan_ok=True)
-    assert _cj_store_promotions(raw.drop(columns="store_id"), tx) is None
+    assert _cj_store_promotions(raw.drop(columns="store_id"), _cj_week_starts(tx)) is None
+    assert _cj_store_promotions(raw[raw["week"] == 9], _cj_week_starts(tx)) is None
