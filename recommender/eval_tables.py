@@ -70,10 +70,7 @@ def hindsight_list(truth: dict[int, set[int]], households: pd.Index, k: int) -> 
     """The one list of ``k`` products with the highest mean recall on ``truth`` itself (recall
     adds up over items, so: the items with the largest sum of 1 / basket size). Not a method:
     the ceiling of every list that is the same for all households, popularity included."""
-    weight: dict[int, float] = {}
-    for basket in truth.values():
-        for item in basket:
-            weight[item] = weight.get(item, 0.0) + 1.0 / len(basket)
+    weight = _item_weights(truth.values())
     best = sorted(weight, key=lambda item: (-weight[item], item))[:k]
     return {int(h): list(best) for h in households}
 
@@ -88,14 +85,13 @@ def others_lists(
     ``hindsight_list`` counts each household's own basket, so it overstates that; this doesn't.
     """
     weight = {h: 1.0 / len(b) for h, b in truth.items() if b}
-    group = {h: (segments.get(h) if segments is not None else None) for h in weight}
     # Households without a segment (None or NaN) form one group of their own.
-    group = {h: ("?" if g is None or g != g else g) for h, g in group.items()}
-    totals: dict = {}
-    for h, w in weight.items():
-        t = totals.setdefault(group[h], {})
-        for item in truth[h]:
-            t[item] = t.get(item, 0.0) + w
+    group = {h: segments.get(h) if segments is not None else None for h in weight}
+    group = {h: "?" if pd.isna(g) else g for h, g in group.items()}
+    members: dict = {}
+    for h, g in group.items():
+        members.setdefault(g, []).append(truth[h])
+    totals = {g: _item_weights(baskets) for g, baskets in members.items()}
     ranked = {g: sorted(t, key=lambda i, t=t: (-round(t[i], 12), i)) for g, t in totals.items()}
     out = {}
     for h, w in weight.items():
@@ -107,3 +103,12 @@ def others_lists(
         best = sorted(pool, key=lambda i: (-round(score[i], 12), i))
         out[int(h)] = [int(i) for i in best[:k] if score[i] > 1e-12]
     return out
+
+
+def _item_weights(baskets) -> dict[int, float]:
+    """Each item's sum of 1 / basket size over ``baskets``: the recall it adds to a list."""
+    weight: dict[int, float] = {}
+    for basket in baskets:
+        for item in basket:
+            weight[item] = weight.get(item, 0.0) + 1.0 / len(basket)
+    return weight
