@@ -6,12 +6,14 @@ Each learned ranker here learns from the next basket after several points before
 the first basket after the cutoff with the history and LightFM model of the cutoff.
 
 The cold-start table can pool several holdout folds: the first shares the other tables' models,
-each further one (``cold_start_fold``) fits its own without its households.
+each further one (``cold_start_fold``) fits its own without its households. The same rankers
+serve the held-out households as they go on shopping (``recommender.newcomers``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -23,31 +25,25 @@ from recommender.eval_tables import NEW_HOUSEHOLDS, OURS, hindsight_list, others
 from recommender.history import History, build_history
 from recommender.hybrid import HybridModel, HybridSettings, HybridTrainer
 from recommender.metrics import basket_report, household_recalls
+from recommender.newcomers import NewcomerLists, newcomer_recs
 from recommender.ranker import Ranker, RankerSettings, fit_ranker, label, top_k
 from recommender.training import QID_STRIDE
 
 OTHERS = "(reference) the other households' baskets, in hindsight"
 OTHERS_IN_SEGMENT = "(reference) the same, own composition only"
 BASKET_POINTS = (0, 14, 28, 42)  # days after the training point: one next basket each
-#: The LightFM model fitted before the points, and the one refreshed to the cutoff.
-Hybrids = tuple[HybridModel, HybridModel]
 
 
-def next_basket_table(
+def fit_basket_ranker(
     warm: RetailData,
     points: dict[pd.Timestamp, History],
-    hist_eval: History,
-    hybrids: Hybrids,
+    hybrid_fit: HybridModel,
     cutoff: pd.Timestamp,
-    test: pd.DataFrame,
     ranker: RankerSettings,
-    k: int,
-) -> tuple[dict, dict]:
-    """Our ranker against the next-basket baselines, on households with history: the table,
-    and each method's recall per household."""
-    hybrid_fit, hybrid_eval = hybrids
+) -> Ranker:
+    """The next-basket ranker, learning from the households in training (``warm``)."""
     p, demo = warm.purchases, warm.households
-    model = _fit_on_points(
+    return _fit_on_points(
         points,
         p,
         cutoff,
@@ -58,6 +54,41 @@ def next_basket_table(
         ranker,
     )
 
+
+def fit_household_ranker(
+    data: RetailData,
+    warm: RetailData,
+    points: dict[pd.Timestamp, History],
+    hybrid_fit: HybridModel,
+    cutoff: pd.Timestamp,
+    ranker: RankerSettings,
+) -> Ranker:
+    """The ranker for households known only by their demographics, learning from the
+    households with demographics in training."""
+    p = warm.purchases
+    with_demo = warm.households.dropna(how="all").index
+    return _fit_on_points(
+        points,
+        p[p["household"].isin(with_demo)],
+        cutoff,
+        lambda point, hist, hh: nextbasket.cold_frame(hist, hh, hybrid_fit, data.households),
+        nextbasket.COLD_FEATURES,
+        ranker,
+    )
+
+
+def next_basket_table(
+    warm: RetailData,
+    model: Ranker,
+    hist_eval: History,
+    hybrid_eval: HybridModel,
+    cutoff: pd.Timestamp,
+    test: pd.DataFrame,
+    k: int,
+) -> tuple[dict, dict]:
+    """Our ranker (``fit_basket_ranker``) against the next-basket baselines, on households
+    with history: the table, and each method's recall per household."""
+    p, demo = warm.purchases, warm.households
     truth = {h: b for h, b in first_baskets(test).items() if h in hist_eval.households.index}
     hh = pd.Index(sorted(truth))
     train = p[p["ts"] < cutoff]
@@ -77,40 +108,25 @@ def next_basket_table(
 
 def cold_start_recs(
     data: RetailData,
-    warm: RetailData,
     holdout: np.ndarray,
-    points: dict[pd.Timestamp, History],
+    model: Ranker,
     hist_eval: History,
-    hybrids: Hybrids,
+    hybrid_eval: HybridModel,
     window: tuple[pd.Timestamp, pd.Timestamp],
-    ranker: RankerSettings,
     k: int,
 ) -> tuple[dict, dict]:
-    """Households never seen in training (``holdout``), known only by their demographics; the
-    ranker learns from households with demographics that are in training. Each method's lists
-    by household, and each held-out household's first basket after the cutoff."""
-    hybrid_fit, hybrid_eval = hybrids
+    """Households never seen in training (``holdout``), known only by their demographics,
+    ranked by ``model`` (``fit_household_ranker``). Each method's lists by household, and each
+    held-out household's first basket after the cutoff."""
     cutoff, end = window
-    demo = data.households
-    p = warm.purchases
-    with_demo = warm.households.dropna(how="all").index
-    model = _fit_on_points(
-        points,
-        p[p["household"].isin(with_demo)],
-        cutoff,
-        lambda point, hist, hh: nextbasket.cold_frame(hist, hh, hybrid_fit, demo),
-        nextbasket.COLD_FEATURES,
-        ranker,
-    )
-
     lines = data.purchases
     held = lines[lines["household"].isin(holdout) & (lines["ts"] >= cutoff) & (lines["ts"] < end)]
     truth = first_baskets(held)
     hh = pd.Index(sorted(truth))
     if hh.empty:
         return {}, {}
-    frame = nextbasket.cold_frame(hist_eval, hh, hybrid_eval, demo)
-    train = p[p["ts"] < cutoff]
+    frame = nextbasket.cold_frame(hist_eval, hh, hybrid_eval, data.households)
+    train = lines[~lines["household"].isin(holdout) & (lines["ts"] < cutoff)]
     methods = {
         "popularity in segment (served live)": top_k(frame, "segment_pop", "household", k),
         NEW_HOUSEHOLDS: top_k(frame, model.score(frame), "household", k),
@@ -120,17 +136,44 @@ def cold_start_recs(
     return methods, truth
 
 
+@dataclass
+class FoldResult:
+    """One holdout fold's cold-start lists (``cold_start_recs``) and, when asked for, its
+    newcomer lists (``newcomers.newcomer_recs``)."""
+
+    first_basket: tuple[dict, dict]
+    newcomers: NewcomerLists | None = None
+
+
+def holdout_folds(data: RetailData, share: float, seed: int, folds: int) -> list[np.ndarray]:
+    """The households held out of all training: ``share`` of those with demographics, drawn
+    with a fixed seed (the issue's 20%, what every table but the cold-start one is trained
+    without). With ``folds`` > 1 the rest of them, shuffled with the same generator, are split
+    into ``folds - 1`` further holdouts for the cold-start table alone."""
+    demo = data.households.dropna(how="all").index.to_numpy()
+    rng = np.random.default_rng(seed)
+    first = np.sort(rng.choice(demo, size=int(round(share * len(demo))), replace=False))
+    if folds <= 1:
+        return [first]
+    rest = rng.permutation(np.setdiff1d(demo, first))
+    return [first, *(np.sort(part) for part in np.array_split(rest, folds - 1))]
+
+
 def cold_start_fold(
     data: RetailData,
     holdout: np.ndarray,
     window: tuple[pd.Timestamp, pd.Timestamp],
     fit_point: pd.Timestamp,
     hybrid: HybridSettings,
-    ranker: RankerSettings,
+    rankers: tuple[RankerSettings, RankerSettings],
     k: int,
-) -> tuple[dict, dict]:
+    newcomers: bool = False,
+) -> FoldResult:
     """``cold_start_recs`` for one more holdout fold, with its own LightFM models, histories
-    and ranker, none of which has seen ``holdout``."""
+    and ranker, none of which has seen ``holdout``; with ``newcomers``, also the fold's
+    ``newcomer_recs`` (with its own next-basket ranker; ``rankers``: the household ranker's
+    settings, then the next-basket one's)."""
+
     cutoff, _ = window
     warm = data.restrict(set(data.households.index) - set(holdout))
     p = warm.purchases
@@ -139,10 +182,19 @@ def cold_start_fold(
         data.products, warm.households, before_cut["household"].unique(), hybrid
     )
     first = trainer.fit(p[p["ts"] < fit_point], progress=False)
-    hybrids = (first, trainer.refresh(before_cut, progress=False))
+    refreshed = trainer.refresh(before_cut, progress=False)
     points = basket_points(p, data.products, fit_point)
     hist_eval = build_history(p, data.products, cutoff)
-    return cold_start_recs(data, warm, holdout, points, hist_eval, hybrids, window, ranker, k)
+    household_model = fit_household_ranker(data, warm, points, first, cutoff, rankers[0])
+    result = FoldResult(
+        cold_start_recs(data, holdout, household_model, hist_eval, refreshed, window, k)
+    )
+    if newcomers:
+        basket_model = fit_basket_ranker(warm, points, first, cutoff, rankers[1])
+        result.newcomers = newcomer_recs(
+            data, warm, holdout, refreshed, (basket_model, household_model), window, k
+        )
+    return result
 
 
 def cold_start_table(

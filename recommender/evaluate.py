@@ -20,10 +20,14 @@ from rich.console import Console
 
 from recommender import pairs, training
 from recommender.basket_eval import (
+    FoldResult,
     basket_points,
     cold_start_fold,
     cold_start_recs,
     cold_start_table,
+    fit_basket_ranker,
+    fit_household_ranker,
+    holdout_folds,
     next_basket_table,
 )
 from recommender.data import RetailData, from_completejourney
@@ -39,6 +43,7 @@ from recommender.history import build_history
 from recommender.hybrid import HybridSettings, HybridTrainer
 from recommender.metrics import paired_bootstrap
 from recommender.neighbours import Neighbours
+from recommender.newcomers import OURS_NEWCOMERS, newcomer_recs, newcomer_table
 from recommender.ranker import RankerSettings, fit_ranker
 from recommender.sales import RecentSales
 from recommender.steps import Steps
@@ -76,7 +81,7 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
 
     if options.households:
         data = data.restrict(np.sort(data.purchases["household"].unique())[: options.households])
-    holdout, *other_folds = _holdout_folds(data, options.holdout, options.seed, options.folds)
+    holdout, *other_folds = holdout_folds(data, options.holdout, options.seed, options.folds)
     warm = data.restrict(set(data.households.index) - set(holdout))
     cutoff, fit_point = options.cutoff, options.cutoff - TRAIN_WINDOW
     end = options.end or data.purchases["ts"].max() + pd.Timedelta(seconds=1)
@@ -172,64 +177,56 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
         "history (basket points)",
         lambda: basket_points(p, data.products, fit_point, first=hist_fit),
     )
+    basket_model = step(
+        "next-basket ranker",
+        lambda: fit_basket_ranker(warm, points, hybrid_fit, cutoff, options.basket_ranker),
+    )
     basket, basket_recalls = step(
         "next basket",
         lambda: next_basket_table(
-            warm,
-            points,
-            hist_eval,
-            (hybrid_fit, hybrid_eval),
-            cutoff,
-            test,
-            options.basket_ranker,
-            options.k,
+            warm, basket_model, hist_eval, hybrid_eval, cutoff, test, options.k
+        ),
+    )
+    intervals["next_basket"] = _interval(basket_recalls, OURS, "TIFU-KNN", "recall", options.seed)
+    household_model = step(
+        "new-household ranker",
+        lambda: fit_household_ranker(
+            data, warm, points, hybrid_fit, cutoff, options.household_ranker
         ),
     )
     window = (cutoff, end)
-    folds = [
+    fold = FoldResult(
         step(
             "cold-start households",
             lambda: cold_start_recs(
-                data,
-                warm,
-                holdout,
-                points,
-                hist_eval,
-                (hybrid_fit, hybrid_eval),
-                window,
-                options.household_ranker,
-                options.k,
+                data, holdout, household_model, hist_eval, hybrid_eval, window, options.k
             ),
-        )
-    ]
-    composition = data.households.get("household_comp")  # the segment the shop serves by
-    cold_start, cold_start_recalls = cold_start_table(folds, options.k, composition)
-    intervals["next_basket"] = _interval(basket_recalls, OURS, "TIFU-KNN", "recall", options.seed)
-    intervals["cold_start_households"] = _interval(
-        cold_start_recalls, NEW_HOUSEHOLDS, "popularity", "recall", options.seed
+        ),
+        step(
+            "new households as they shop",
+            lambda: newcomer_recs(
+                data, warm, holdout, hybrid_eval, (basket_model, household_model), window, options.k
+            ),
+        ),
     )
-    extra: dict = {}
-    for i, fold in enumerate(other_folds, start=2):
+    folds = [fold]
+    for i, held in enumerate(other_folds, start=2):
         folds.append(
             step(
                 f"cold-start households, fold {i} of {len(other_folds) + 1}",
-                lambda fold=fold: cold_start_fold(
+                lambda held=held: cold_start_fold(
                     data,
-                    fold,
+                    held,
                     window,
                     fit_point,
                     options.hybrid,
-                    options.household_ranker,
+                    (options.household_ranker, options.basket_ranker),
                     options.k,
+                    newcomers=True,
                 ),
             )
         )
-    if other_folds:
-        table, recalls = cold_start_table(folds, options.k, composition)
-        extra["cold_start_households_all_folds"] = table
-        intervals["cold_start_households_all_folds"] = _interval(
-            recalls, NEW_HOUSEHOLDS, "popularity", "recall", options.seed
-        )
+    tables = _household_tables(folds, data.households.get("household_comp"), options, intervals)
     return {
         "dataset": {
             "cutoff": str(cutoff.date()),
@@ -243,11 +240,33 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
         "brand_resolution": brand,
         "cold_pairs": cold,
         "next_basket": basket,
-        "cold_start_households": cold_start,
-        **extra,
+        **tables,
         "intervals": intervals,
         "seconds": timings,
     }
+
+
+def _household_tables(
+    folds: list[FoldResult], composition: pd.Series | None, options: Options, intervals: dict
+) -> dict:
+    """The new-household tables: the first basket (demographics only) and the baskets as they
+    shop, for the issue's holdout and, with more folds, for all of them (intervals added to
+    ``intervals``)."""
+    tables = {}
+    for suffix, part in (("", folds[:1]), ("_all_folds", folds if len(folds) > 1 else [])):
+        if not part:
+            continue
+        table, recalls = cold_start_table([f.first_basket for f in part], options.k, composition)
+        tables[f"cold_start_households{suffix}"] = table
+        intervals[f"cold_start_households{suffix}"] = _interval(
+            recalls, NEW_HOUSEHOLDS, "popularity", "recall", options.seed
+        )
+        shopping = newcomer_table([f.newcomers for f in part], options.k, seed=options.seed)
+        for method, interval in shopping.pop("intervals", {}).items():
+            name = "as_they_shop" if method == OURS_NEWCOMERS else "demographics_only"
+            intervals[f"new_households_{name}{suffix}"] = interval
+        tables[f"new_households_as_they_shop{suffix}"] = shopping
+    return tables
 
 
 def _top1_interval(hits: dict, against: str, seed: int) -> dict:
@@ -261,20 +280,6 @@ def _interval(values: dict, ours: str, against: str, metric: str, seed: int) -> 
         return {}
     interval = paired_bootstrap(values[ours], values[against], seed=seed)
     return {"method": ours, "against": against, "metric": metric, **interval}
-
-
-def _holdout_folds(data: RetailData, share: float, seed: int, folds: int) -> list[np.ndarray]:
-    """The households held out of all training: ``share`` of those with demographics, drawn
-    with a fixed seed (the issue's 20%, what every table but the cold-start one is trained
-    without). With ``folds`` > 1 the rest of them, shuffled with the same generator, are split
-    into ``folds - 1`` further holdouts for the cold-start table alone."""
-    demo = data.households.dropna(how="all").index.to_numpy()
-    rng = np.random.default_rng(seed)
-    first = np.sort(rng.choice(demo, size=int(round(share * len(demo))), replace=False))
-    if folds <= 1:
-        return [first]
-    rest = rng.permutation(np.setdiff1d(demo, first))
-    return [first, *(np.sort(part) for part in np.array_split(rest, folds - 1))]
 
 
 def run_sections(data: RetailData, options: Options, sections: list[str], console: Console) -> dict:

@@ -41,31 +41,27 @@ def build_history(
     products: pd.DataFrame,
     now: pd.Timestamp,
     popularity: pd.DataFrame | None = None,
+    only: pd.Index | None = None,
 ) -> History:
     """Statistics of ``purchases`` before ``now``.
 
     ``popularity`` (a previous history's table, saved with the models) skips the item side: the
-    live shop then only reads the asking household's own purchases."""
-    lines, by_basket = _lines(purchases, products, now)
-    own = by_basket.groupby(["household", "product"]).agg(
-        baskets=("basket", "size"),
-        last_age=("age", "min"),
-        first_age=("age", "max"),
-        decayed=("decay", "sum"),
-        type=("type", "first"),
-        category=("category", "first"),
-        manufacturer=("manufacturer", "first"),
-        size=("size", "first"),
-    )
-    own["unit_paid"] = lines.groupby(["household", "product"])["unit_paid"].mean()
-    own["deal_share"] = lines.groupby(["household", "product"])["discounted"].mean()
-    last3 = by_basket.sort_values("ts").groupby(["household", "type"]).tail(3)
-    own["in_last3"] = last3.groupby(["household", "product"]).size()
-    own["in_last3"] = own["in_last3"].fillna(0)
-    own = own.reset_index()
+    live shop then only reads the asking household's own purchases. ``only`` keeps the
+    per-household tables to those households (the item side and ``lines`` still count
+    everyone): the same rows as the full tables, in a third of the time on Complete Journey."""
+    every_line, every_basket = _lines(purchases, products, now)
+    lines, by_basket = every_line, every_basket
+    if only is not None:
+        lines = every_line[every_line["household"].isin(only)]
+        by_basket = every_basket[every_basket["household"].isin(only)]
+    own = _own(lines, by_basket)
     own_type = _own_type(by_basket, own)
-
-    pop = popularity if popularity is not None else _popularity(lines, by_basket, own, products)
+    if popularity is not None:
+        pop = popularity
+    elif only is None:
+        pop = _popularity(lines, by_basket, own, products)
+    else:
+        pop = _popularity(every_line, every_basket, _own_counts(every_basket), products)
     lines_rel = lines["unit_paid"] / lines["price"].replace(0, np.nan)
     households = pd.DataFrame(
         {
@@ -80,7 +76,7 @@ def build_history(
     by_category = by_basket.groupby(["household", "category", "manufacturer"]).size()
     return History(
         now,
-        lines,
+        every_line,
         own,
         own_type,
         pop,
@@ -96,12 +92,36 @@ def item_popularity(
     """``build_history(...).popularity`` without the per-household tables: what `dash train`
     saves for the live shop (``items.parquet``), in less than half the time."""
     lines, by_basket = _lines(purchases, products, now)
-    own = (
+    return _popularity(lines, by_basket, _own_counts(by_basket), products)
+
+
+def _own(lines: pd.DataFrame, by_basket: pd.DataFrame) -> pd.DataFrame:
+    """Per (household, product): how often, how lately, at what price and on what deals."""
+    own = by_basket.groupby(["household", "product"]).agg(
+        baskets=("basket", "size"),
+        last_age=("age", "min"),
+        first_age=("age", "max"),
+        decayed=("decay", "sum"),
+        type=("type", "first"),
+        category=("category", "first"),
+        manufacturer=("manufacturer", "first"),
+        size=("size", "first"),
+    )
+    own["unit_paid"] = lines.groupby(["household", "product"])["unit_paid"].mean()
+    own["deal_share"] = lines.groupby(["household", "product"])["discounted"].mean()
+    last3 = by_basket.sort_values("ts").groupby(["household", "type"]).tail(3)
+    own["in_last3"] = last3.groupby(["household", "product"]).size()
+    own["in_last3"] = own["in_last3"].fillna(0)
+    return own.reset_index()
+
+
+def _own_counts(by_basket: pd.DataFrame) -> pd.DataFrame:
+    """Per (household, product): baskets and type, all ``_popularity`` reads of ``_own``."""
+    return (
         by_basket.groupby(["household", "product"])
         .agg(baskets=("basket", "size"), type=("type", "first"))
         .reset_index()
     )
-    return _popularity(lines, by_basket, own, products)
 
 
 def _lines(

@@ -128,7 +128,9 @@ def _features(history, frame, hybrid, demographics, cold: bool = False) -> pd.Da
     recent_total = max(history.lines.loc[history.lines["age"] <= 56, "basket"].nunique(), 1)
     f["pop_recent"] = pop["recent"].to_numpy() / recent_total
     f["pop_all"] = pop["all"].to_numpy() / total
-    f["pop_week"] = pop["last_week"].to_numpy() / max(pop["last_week"].sum(), 1)
+    # shares of all of last week's sales, not of the frame's rows: a household's features must
+    # not depend on how many others are scored beside it
+    f["pop_week"] = pop["last_week"].to_numpy() / max(history.popularity["last_week"].sum(), 1)
     f["repeat_rate"] = pop["repeat_rate"].to_numpy()
     if not cold:
         own = history.own.set_index(["household", "product"])

@@ -18,7 +18,17 @@ TABLES = {
         "Cold-start households, every holdout fold",
         ["recall", "ndcg"],
     ),
+    "new_households_as_they_shop": (
+        "New households as they shop",
+        ["recall", "recall_first", "recall_after_first"],
+    ),
+    "new_households_as_they_shop_all_folds": (
+        "New households as they shop, every holdout fold",
+        ["recall", "recall_first", "recall_after_first"],
+    ),
 }
+#: Tables with a ``by_week`` row per method: also drawn as lines over the weeks.
+WEEKLY = ("new_households_as_they_shop", "new_households_as_they_shop_all_folds")
 
 
 def plot_report(report: dict, directory: Path) -> list[Path]:
@@ -42,6 +52,31 @@ def plot_report(report: dict, directory: Path) -> list[Path]:
         ax.legend(fontsize=8)
         fig.tight_layout()
         path = directory / f"{key}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    written.extend(_plot_weeks(report, directory))
+    return written
+
+
+def _plot_weeks(report: dict, directory: Path) -> list[Path]:
+    """Recall@10 by week since joining: how fast each method learns a new household."""
+    written = []
+    for key in WEEKLY:
+        table = {m: v for m, v in report.get(key, {}).items() if isinstance(v, dict)}
+        rows = {m: v["by_week"] for m, v in table.items() if "by_week" in v}
+        if not rows:
+            continue
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for method, values in rows.items():
+            weeks = [w for w, v in enumerate(values) if v is not None]
+            ax.plot(weeks, [values[w] for w in weeks], marker="o", label=method)
+        ax.set_xlabel("weeks since joining (0: demographics only)")
+        ax.set_ylabel(f"Recall@{report[key].get('k', 10)} of the next basket")
+        ax.set_title(f"{TABLES[key][0]}, cutoff {report['dataset']['cutoff']}")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        path = directory / f"{key}_by_week.png"
         fig.savefig(path, dpi=110)
         plt.close(fig)
         written.append(path)

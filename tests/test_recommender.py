@@ -165,6 +165,22 @@ def test_training_is_reproducible(data):
     assert np.allclose(a.item_vectors, b.item_vectors)
 
 
+def test_a_history_kept_to_some_households_has_their_rows_of_the_full_one(data):
+    now = START + pd.Timedelta(days=150)
+    full = build_history(data.purchases, data.products, now)
+    some = pd.Index([1, 4, 9])
+    part = build_history(data.purchases, data.products, now, only=some)
+    pd.testing.assert_frame_equal(part.popularity, full.popularity)
+    pd.testing.assert_frame_equal(part.lines, full.lines)
+    for table in ("own", "own_type", "manufacturer", "category_manufacturer"):
+        mine = getattr(full, table)
+        mine = mine[mine["household"].isin(some)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(getattr(part, table).reset_index(drop=True), mine)
+    pd.testing.assert_frame_equal(
+        part.households, full.households[full.households.index.isin(some)]
+    )
+
+
 def test_item_popularity_is_the_historys_item_table(data):
     """`dash train` saves the item side alone; the live shop reads it in place of the full
     history's table, so the two must agree to the last column."""

@@ -157,6 +157,16 @@ def test_evaluate_command_on_complete_journey(tmp_path):
         "(reference) the same, own composition only",
     ):
         assert report["cold_start_households_all_folds"][reference]["households"] == both
+    # the same households, followed through the test window as they shop
+    for suffix, count in (("", first), ("_all_folds", both)):
+        shopping = report[f"new_households_as_they_shop{suffix}"]
+        assert shopping["households"] == count
+        assert shopping["baskets"] > shopping["baskets_after_first"] > 0
+        interval = report["intervals"][f"new_households_as_they_shop{suffix}"]
+        assert interval["units"] == count and interval["against"] == "popularity"
+        assert interval["ours"] == shopping[interval["method"]]["recall"]
+        for method in ("popularity", "personal frequency", "TIFU-KNN", interval["method"]):
+            assert 0 < shopping[method]["recall"] <= 1
     for table, against in (
         ("brand_resolution", "household most frequent"),
         ("cold_pairs", "most popular in type"),
@@ -173,6 +183,7 @@ def test_evaluate_command_on_complete_journey(tmp_path):
     assert {p.name for p in (tmp_path / "plots").iterdir()} >= {
         "brand_resolution.png",
         "next_basket.png",
+        "new_households_as_they_shop_by_week.png",
     }
 
 
@@ -182,15 +193,15 @@ def test_holdout_folds_are_disjoint_and_the_first_is_the_issues_20_percent():
     import numpy as np
     import pandas as pd
 
-    from recommender.evaluate import _holdout_folds
+    from recommender.basket_eval import holdout_folds
 
     # as in Complete Journey, a third of the households have demographics (823 here)
     ids = np.arange(1, 2470)
     age = pd.Series(np.where(ids % 3 == 0, "45-54", None), index=ids, dtype=object)
     data = SimpleNamespace(households=pd.DataFrame({"age": age}))
     demo = set(data.households.dropna(how="all").index)
-    (single,) = _holdout_folds(data, 0.2, 42, 1)
-    folds = _holdout_folds(data, 0.2, 42, 5)
+    (single,) = holdout_folds(data, 0.2, 42, 1)
+    folds = holdout_folds(data, 0.2, 42, 5)
     assert len(single) == round(0.2 * len(demo)) and list(folds[0]) == list(single)
     seen = [set(f) for f in folds]
     assert sum(map(len, seen)) == len(set().union(*seen)) == len(demo)
