@@ -138,11 +138,11 @@ def cold_start_recs(
 
 @dataclass
 class FoldResult:
-    """One holdout fold's cold-start lists (``cold_start_recs``) and, when asked for, its
-    newcomer lists (``newcomers.newcomer_recs``)."""
+    """One holdout fold's first-basket lists (``cold_start_recs``) and its lists as the same
+    households go on shopping (``newcomers.newcomer_recs``)."""
 
     first_basket: tuple[dict, dict]
-    newcomers: NewcomerLists | None = None
+    newcomers: NewcomerLists
 
 
 def holdout_folds(data: RetailData, share: float, seed: int, folds: int) -> list[np.ndarray]:
@@ -167,13 +167,10 @@ def cold_start_fold(
     hybrid: HybridSettings,
     rankers: tuple[RankerSettings, RankerSettings],
     k: int,
-    newcomers: bool = False,
 ) -> FoldResult:
-    """``cold_start_recs`` for one more holdout fold, with its own LightFM models, histories
-    and ranker, none of which has seen ``holdout``; with ``newcomers``, also the fold's
-    ``newcomer_recs`` (with its own next-basket ranker; ``rankers``: the household ranker's
-    settings, then the next-basket one's)."""
-
+    """``cold_start_recs`` and ``newcomer_recs`` for one more holdout fold, with its own LightFM
+    models, histories and rankers, none of which has seen ``holdout`` (``rankers``: the
+    new-household ranker's settings, then the next-basket one's)."""
     cutoff, _ = window
     warm = data.restrict(set(data.households.index) - set(holdout))
     p = warm.purchases
@@ -186,15 +183,11 @@ def cold_start_fold(
     points = basket_points(p, data.products, fit_point)
     hist_eval = build_history(p, data.products, cutoff)
     household_model = fit_household_ranker(data, warm, points, first, cutoff, rankers[0])
-    result = FoldResult(
-        cold_start_recs(data, holdout, household_model, hist_eval, refreshed, window, k)
+    basket_model = fit_basket_ranker(warm, points, first, cutoff, rankers[1])
+    return FoldResult(
+        cold_start_recs(data, holdout, household_model, hist_eval, refreshed, window, k),
+        newcomer_recs(data, warm, holdout, refreshed, (basket_model, household_model), window, k),
     )
-    if newcomers:
-        basket_model = fit_basket_ranker(warm, points, first, cutoff, rankers[1])
-        result.newcomers = newcomer_recs(
-            data, warm, holdout, refreshed, (basket_model, household_model), window, k
-        )
-    return result
 
 
 def cold_start_table(

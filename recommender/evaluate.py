@@ -222,7 +222,6 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
                     options.hybrid,
                     (options.household_ranker, options.basket_ranker),
                     options.k,
-                    newcomers=True,
                 ),
             )
         )
