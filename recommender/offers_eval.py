@@ -216,6 +216,8 @@ def plot_offers(report: dict, directory: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from recommender.plots import save_figure
+
     directory.mkdir(parents=True, exist_ok=True)
     body = report.get("offers", report)
     written = []
@@ -233,13 +235,8 @@ def plot_offers(report: dict, directory: Path) -> list[Path]:
             ax.bar_label(bars, fmt="%.3f", fontsize=7)
         ax.set_xticks([x + width for x in range(len(names))])
         ax.set_xticklabels(names, rotation=20, ha="right", fontsize=8)
-        ax.set_title(f"{title}: 5 offers, bought within 4 weeks, cutoff {body['cutoff']}")
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        path = directory / f"offers_{key}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
+        title = f"{title}: 5 offers, bought within 4 weeks, cutoff {body['cutoff']}"
+        written.append(save_figure(fig, ax, title, directory / f"offers_{key}.png"))
     return written
 
 

@@ -48,13 +48,8 @@ def plot_report(report: dict, directory: Path) -> list[Path]:
             ax.bar_label(bars, fmt="%.3f", fontsize=7)
         ax.set_xticks([x + width * (len(metrics) - 1) / 2 for x in range(len(methods))])
         ax.set_xticklabels(methods, rotation=20, ha="right", fontsize=8)
-        ax.set_title(f"{title}, cutoff {report['dataset']['cutoff']}")
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        path = directory / f"{key}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
+        title = f"{title}, cutoff {report['dataset']['cutoff']}"
+        written.append(save_figure(fig, ax, title, directory / f"{key}.png"))
     written.extend(_plot_weeks(report, directory))
     return written
 
@@ -73,11 +68,17 @@ def _plot_weeks(report: dict, directory: Path) -> list[Path]:
             ax.plot(weeks, [values[w] for w in weeks], marker="o", label=method)
         ax.set_xlabel("weeks since joining (0: demographics only)")
         ax.set_ylabel(f"Recall@{report[key].get('k', 10)} of the next basket")
-        ax.set_title(f"{TABLES[key][0]}, cutoff {report['dataset']['cutoff']}")
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        path = directory / f"{key}_by_week.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
+        title = f"{TABLES[key][0]}, cutoff {report['dataset']['cutoff']}"
+        written.append(save_figure(fig, ax, title, directory / f"{key}_by_week.png"))
     return written
+
+
+def save_figure(fig, ax, title: str, path: Path) -> Path:
+    """Title and legend, then the PNG written and the figure closed (pyplot keeps every open
+    figure alive)."""
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
