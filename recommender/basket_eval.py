@@ -25,7 +25,7 @@ from recommender.eval_tables import NEW_HOUSEHOLDS, OURS, hindsight_list, others
 from recommender.history import History, build_history
 from recommender.hybrid import HybridModel, HybridSettings, HybridTrainer
 from recommender.metrics import basket_report, household_recalls
-from recommender.newcomers import NewcomerLists, newcomer_recs
+from recommender.newcomers import JOIN_SHARE, NewcomerLists, joiners, newcomer_recs
 from recommender.ranker import Ranker, RankerSettings, fit_ranker, label, top_k
 from recommender.training import QID_STRIDE
 
@@ -40,19 +40,30 @@ def fit_basket_ranker(
     hybrid_fit: HybridModel,
     cutoff: pd.Timestamp,
     ranker: RankerSettings,
+    joined: float = JOIN_SHARE,
 ) -> Ranker:
-    """The next-basket ranker, learning from the households in training (``warm``)."""
+    """The next-basket ranker, learning from the households in training (``warm``): their
+    next basket after each point, and again for a ``joined`` share of them as if they had
+    joined a few weeks before it (``newcomers.joiners``: the histories new households have,
+    which LightFM, fitted before the point, reads by their demographics alone)."""
     p, demo = warm.purchases, warm.households
-    return _fit_on_points(
+    frames = _point_frames(
         points,
         p,
         cutoff,
         lambda point, hist, hh: nextbasket.basket_frame(
             hist, p[p["ts"] < point], hh, hybrid_fit, demo
         ),
-        nextbasket.FEATURES,
-        ranker,
     )
+    rng = np.random.default_rng(ranker.random_state)
+    for i, point in enumerate(points if joined > 0 else (), start=len(points)):
+        lines, shopped = joiners(p, point, rng, joined)
+        truth = _basket_labels(shopped, p, point, cutoff)
+        hh = pd.Index(sorted(truth))
+        hist = build_history(lines, warm.products, point, only=hh)
+        frame = nextbasket.basket_frame(hist, lines, hh, hybrid_fit, demo, strangers=True)
+        frames.append(_queries(label(frame, _truth_frame(truth), "household"), i))
+    return fit_ranker(pd.concat(frames, ignore_index=True), nextbasket.FEATURES, ranker)
 
 
 def fit_household_ranker(
@@ -67,14 +78,13 @@ def fit_household_ranker(
     households with demographics in training."""
     p = warm.purchases
     with_demo = warm.households.dropna(how="all").index
-    return _fit_on_points(
+    frames = _point_frames(
         points,
         p[p["household"].isin(with_demo)],
         cutoff,
         lambda point, hist, hh: nextbasket.cold_frame(hist, hh, hybrid_fit, data.households),
-        nextbasket.COLD_FEATURES,
-        ranker,
     )
+    return fit_ranker(pd.concat(frames, ignore_index=True), nextbasket.COLD_FEATURES, ranker)
 
 
 def next_basket_table(
@@ -239,30 +249,28 @@ def _reports(methods: dict, truth: dict, history: dict, k: int) -> tuple[dict, d
     return table, {name: household_recalls(recs, truth, k) for name, recs in methods.items()}
 
 
-def _fit_on_points(
+def _point_frames(
     points: dict[pd.Timestamp, History],
     lines: pd.DataFrame,
     cutoff: pd.Timestamp,
     frame_for: Callable[[pd.Timestamp, History, pd.Index], pd.DataFrame],
-    features: list[str],
-    ranker: RankerSettings,
-) -> Ranker:
-    """A ranker that learns from the next basket after each point (up to the cutoff) of the
-    households in ``lines``; ``frame_for(point, history, households)`` builds the candidates."""
+) -> list[pd.DataFrame]:
+    """Labelled candidates for the next basket after each point (up to the cutoff) of the
+    households in ``lines``; ``frame_for(point, history, households)`` builds them."""
     frames = []
     for i, (point, hist) in enumerate(points.items()):
-        truth = _basket_labels(hist, lines, point, cutoff)
+        truth = _basket_labels(hist.households.index, lines, point, cutoff)
         if not truth:
             continue
         frame = frame_for(point, hist, pd.Index(sorted(truth)))
         frames.append(_queries(label(frame, _truth_frame(truth), "household"), i))
-    return fit_ranker(pd.concat(frames, ignore_index=True), features, ranker)
+    return frames
 
 
-def _basket_labels(hist: History, lines: pd.DataFrame, start, stop) -> dict[int, set[int]]:
-    """Each household's first basket in [start, stop), for households the history knows."""
+def _basket_labels(households: pd.Index, lines: pd.DataFrame, start, stop) -> dict[int, set[int]]:
+    """The first basket in [start, stop) of each of ``households`` that shops in it."""
     window = lines[(lines["ts"] >= start) & (lines["ts"] < stop)]
-    return {h: b for h, b in first_baskets(window).items() if h in hist.households.index}
+    return {h: b for h, b in first_baskets(window).items() if h in households}
 
 
 def _queries(frame: pd.DataFrame, point: int) -> pd.DataFrame:

@@ -36,6 +36,11 @@ from recommender.ranker import Ranker, top_k
 OURS_NEWCOMERS = "our rankers (demographics, then own baskets)"
 DEMOGRAPHICS_ONLY = "new-household ranker (demographics only)"
 STEP = pd.Timedelta(days=7)
+#: The next-basket ranker also learns from simulated joiners (``joiners``): this share of the
+#: households shopping before each training point, as if they had joined 1..JOIN_WEEKS weeks
+#: before it (a newcomer's first two months). Without them it only ever saw long histories.
+JOIN_SHARE = 0.25
+JOIN_WEEKS = 8
 #: Keys of the lists and answers: (household, week since it joined).
 Unit = tuple[int, int]
 
@@ -55,6 +60,26 @@ class NewcomerLists:
     methods: dict[str, dict[Unit, list[int]]] = field(default_factory=dict)
     truth: dict[Unit, set[int]] = field(default_factory=dict)
     shopped: set[Unit] = field(default_factory=set)
+
+
+def joiners(
+    purchases: pd.DataFrame,
+    point: pd.Timestamp,
+    rng: np.random.Generator,
+    share: float = JOIN_SHARE,
+    weeks: int = JOIN_WEEKS,
+) -> tuple[pd.DataFrame, pd.Index]:
+    """The purchases before ``point`` as if ``share`` of the households shopping before it had
+    joined a whole number of weeks (1..``weeks``, drawn by ``rng``) before it: their older
+    lines dropped. The lines, and the joined households that have shopped since joining."""
+    before = purchases[purchases["ts"] < point]
+    ids = np.sort(before["household"].unique())
+    chosen = np.sort(rng.choice(ids, size=int(round(share * len(ids))), replace=False))
+    days = pd.Series(rng.integers(1, weeks + 1, size=len(chosen)) * 7.0, index=chosen)
+    joined_at = point - pd.to_timedelta(before["household"].map(days), unit="D")
+    lines = before[joined_at.isna() | (before["ts"] >= joined_at)]
+    shopped = lines.loc[lines["household"].isin(chosen), "household"].unique()
+    return lines, pd.Index(np.sort(shopped))
 
 
 def newcomer_recs(

@@ -60,17 +60,22 @@ def basket_frame(
     households: pd.Index,
     hybrid: HybridModel | None,
     demographics: pd.DataFrame,
+    strangers: bool = False,
 ) -> pd.DataFrame:
-    """Candidates and features for households that have history."""
+    """Candidates and features for households that have history (``strangers``: LightFM reads
+    only their demographics, as for households that joined after it was fitted, even if it
+    has learned a vector for them)."""
     tifu = tifu_top(train, households.to_numpy(), OWN_CANDIDATES)
     popular = _popular(history, POPULAR_CANDIDATES)
     extra = [_everyone(households, popular)]
     if hybrid is not None:
-        extra.append(_hybrid_top(history, hybrid, households, demographics, HYBRID_CANDIDATES))
+        extra.append(
+            _hybrid_top(history, hybrid, households, demographics, HYBRID_CANDIDATES, strangers)
+        )
     frame = pd.concat([tifu, *extra], ignore_index=True).drop_duplicates(["household", "product"])
     frame["tifu"] = frame["tifu"].fillna(0.0)
     frame["tifu_rank"] = frame["tifu_rank"].fillna(OWN_CANDIDATES + 1)
-    return _features(history, frame, hybrid, demographics)
+    return _features(history, frame, hybrid, demographics, strangers=strangers)
 
 
 def cold_frame(
@@ -121,7 +126,9 @@ def _hybrid_top(history, hybrid, households, demographics, n, cold=False) -> pd.
     return pd.concat(rows, ignore_index=True)
 
 
-def _features(history, frame, hybrid, demographics, cold: bool = False) -> pd.DataFrame:
+def _features(
+    history, frame, hybrid, demographics, cold: bool = False, strangers: bool = False
+) -> pd.DataFrame:
     f = frame.reset_index(drop=True)
     pop = history.popularity.reindex(f["product"])
     total = max(history.lines["basket"].nunique(), 1)
@@ -148,7 +155,7 @@ def _features(history, frame, hybrid, demographics, cold: bool = False) -> pd.Da
         f["due"] = f["own_age"] / f["interval"]
         last_basket = history.lines.groupby("household")["age"].min()
         f["hh_age"] = last_basket.reindex(f["household"]).to_numpy()
-    f["lfm_score"], f["lfm_rank"] = _lfm(f, hybrid, demographics, cold)
+    f["lfm_score"], f["lfm_rank"] = _lfm(f, hybrid, demographics, cold or strangers)
     return f
 
 

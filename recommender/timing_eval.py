@@ -89,7 +89,10 @@ def evaluate_timing(
     p = data.purchases
     end = pd.Timestamp(end) if end is not None else p["ts"].max() + pd.Timedelta(seconds=1)
     horizon = int(np.ceil((end.normalize() - cutoff.normalize()).days + 1))
-    base = settings or TimingSettings()
+    # The evaluation runs one step at a time, so the trees may use every core: the same model
+    # (validation MAE equal to the last digit) in 97 s instead of 145 s on 2 cores. ``dash train``
+    # keeps one thread: its fits run beside LightFM's.
+    base = settings or TimingSettings(threads=None)
     settings = TimingSettings(**{**vars(base), "horizon": horizon})
     before = p[p["ts"] < cutoff]
 
@@ -358,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         pd.Timestamp(args.end) if args.end else None,
         args.households,
         progress=not args.quiet,
-        settings=TimingSettings(random_state=args.seed),
+        settings=TimingSettings(random_state=args.seed, threads=None),
         console=console,
     )
     text = json.dumps(report, indent=2)

@@ -10,12 +10,13 @@ import pytest
 from recommender import nextbasket
 from recommender.basket_eval import basket_points, fit_basket_ranker, fit_household_ranker
 from recommender.history import build_history
-from recommender.hybrid import HybridSettings, HybridTrainer
+from recommender.hybrid import HybridSettings, HybridTrainer, features_of
 from recommender.newcomers import (
     DEMOGRAPHICS_ONLY,
     OURS_NEWCOMERS,
     STEP,
     NewcomerLists,
+    joiners,
     newcomer_recs,
     newcomer_table,
     weekly_points,
@@ -164,3 +165,51 @@ def test_a_households_basket_features_do_not_depend_on_who_is_scored_beside_it()
         alone = build(pd.Index([3]))
         mine = batch[batch["household"] == 3].sort_values("product").reset_index(drop=True)
         pd.testing.assert_frame_equal(alone.sort_values("product").reset_index(drop=True), mine)
+
+
+def test_simulated_joiners_lose_their_lines_before_joining_and_no_one_else_does():
+    data = synthetic()
+    p = data.purchases
+    point = START + pd.Timedelta(days=150)
+    before = p[p["ts"] < point]
+    lines, shopped = joiners(p, point, np.random.default_rng(0), share=0.5, weeks=3)
+    again, _ = joiners(p, point, np.random.default_rng(0), share=0.5, weeks=3)
+    pd.testing.assert_frame_equal(lines, again)  # seeded
+    assert (lines["ts"] < point).all()
+    first = lines.groupby("household")["ts"].min()
+    cut = first[first > before.groupby("household")["ts"].min().reindex(first.index)]
+    assert set(cut.index) == set(shopped) and len(shopped) == 20  # half of 41, all weekly
+    for h in shopped:  # joined 1..3 whole weeks before the point, every line since kept
+        joined_days = (point - first[h]).days
+        assert 0 <= joined_days < 21
+        mine = before[(before["household"] == h) & (before["ts"] >= first[h])]
+        assert len(lines[lines["household"] == h]) == len(mine)
+    others = before[~before["household"].isin(shopped)]
+    assert len(lines) - len(lines[lines["household"].isin(shopped)]) == len(others)
+
+
+def test_strangers_are_scored_by_lightfm_from_their_demographics_only(shopping):
+    """Simulated joiners were in LightFM's training; the ranker must read them the way it
+    will read real newcomers, whom LightFM has never seen."""
+    data, _ = shopping
+    p = data.purchases
+    now = START + pd.Timedelta(days=150)
+    trainer = HybridTrainer(
+        data.products,
+        data.households,
+        p["household"].unique(),
+        HybridSettings(components=8, epochs=5, threads=1),
+    )
+    hybrid = trainer.fit(p[p["ts"] < now], progress=False)
+    hist = build_history(p, data.products, now)
+    hh = pd.Index([3])
+    known = nextbasket.basket_frame(hist, p[p["ts"] < now], hh, hybrid, data.households)
+    stranger = nextbasket.basket_frame(
+        hist, p[p["ts"] < now], hh, hybrid, data.households, strangers=True
+    )
+    feats = features_of(data.households, 3)
+    expected = hybrid.scores(None, stranger["product"].to_numpy(), feats)
+    np.testing.assert_allclose(stranger["lfm_score"], expected)
+    own = hybrid.scores(3, known["product"].to_numpy(), feats)
+    np.testing.assert_allclose(known["lfm_score"], own)
+    assert not np.allclose(own, hybrid.scores(None, known["product"].to_numpy(), feats))
