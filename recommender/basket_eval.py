@@ -2,8 +2,9 @@
 basket of households known only by their demographics (held out of all training).
 
 Each learned ranker here learns from the next basket after several points before the cutoff
-(``points``: the history at each), with a LightFM model fitted before them; the tables score
-the first basket after the cutoff with the history and LightFM model of the cutoff.
+(``points``: the history at each), with a LightFM model fitted before them; the next-basket
+one also from simulated joiners at those points (``newcomers.joiners``). The tables score the
+first basket after the cutoff with the history and LightFM model of the cutoff.
 
 The cold-start table can pool several holdout folds: the first shares the other tables' models,
 each further one (``cold_start_fold``) fits its own without its households. The same rankers
@@ -40,10 +41,10 @@ def fit_basket_ranker(
     hybrid_fit: HybridModel,
     cutoff: pd.Timestamp,
     ranker: RankerSettings,
-    joined: float = JOIN_SHARE,
+    joiner_share: float = JOIN_SHARE,
 ) -> Ranker:
     """The next-basket ranker, learning from the households in training (``warm``): their
-    next basket after each point, and again for a ``joined`` share of them as if they had
+    next basket after each point, and again for ``joiner_share`` of them as if they had
     joined a few weeks before it (``newcomers.joiners``: the histories new households have,
     which LightFM, fitted before the point, reads by their demographics alone)."""
     p, demo = warm.purchases, warm.households
@@ -56,9 +57,11 @@ def fit_basket_ranker(
         ),
     )
     rng = np.random.default_rng(ranker.random_state)
-    for i, point in enumerate(points if joined > 0 else (), start=len(points)):
-        lines, shopped = joiners(p, point, rng, joined)
+    for i, point in enumerate(points if joiner_share > 0 else (), start=len(points)):
+        lines, shopped = joiners(p, point, rng, joiner_share)
         truth = _basket_labels(shopped, p, point, cutoff)
+        if not truth:
+            continue
         hh = pd.Index(sorted(truth))
         hist = build_history(lines, warm.products, point, only=hh)
         frame = nextbasket.basket_frame(hist, lines, hh, hybrid_fit, demo, strangers=True)
