@@ -16,6 +16,10 @@ on every basket as if the household had never shopped (the usual cold-start prot
 only, over all of a held-out user's test interactions). Every household weighs the same in the
 table: its recall is the mean over its baskets. Popularity, for every method alike, counts
 everyone's purchases before the point, the newcomers' among them.
+
+A ranker that only learned from long histories meets a household with one or two baskets here
+for the first time, so the next-basket ranker also learns from simulated joiners (``joiners``):
+training households cut back to their last few weeks before a training point.
 """
 
 from __future__ import annotations
