@@ -191,3 +191,35 @@ def _cj_store_promotions(raw: pd.DataFrame | None, week_start: pd.Series) -> Sto
             }
         )
     )
+
+
+#: History the rankers' training point needs before it (the point is 8 weeks before the cutoff).
+MIN_HISTORY = pd.Timedelta(days=28)
+
+
+def window_problem(
+    times: pd.Series,
+    cutoff: pd.Timestamp,
+    end: pd.Timestamp | None,
+    train_window: pd.Timedelta,
+) -> str | None:
+    """Why this cutoff cannot be evaluated on data spanning ``times``, or None: the rankers
+    learn from the 8 weeks before the cutoff and need history before those, and the test
+    window must hold purchases (``train_window``: ``recommender.training.TRAIN_WINDOW``)."""
+    first, last = times.min(), times.max()
+    earliest = (first + train_window + MIN_HISTORY).normalize() + pd.Timedelta(days=1)
+    if cutoff < earliest:
+        return (
+            f"--cutoff {cutoff.date()} leaves too little history: the rankers learn from the "
+            f"{train_window.days} days before the cutoff and need {MIN_HISTORY.days} more "
+            f"before those; the data starts {first.date()}, so use {earliest.date()} or later"
+        )
+    tested = times >= cutoff
+    if end is not None:
+        tested &= times < end
+    if not tested.any():
+        return (
+            f"no purchases between --cutoff {cutoff.date()} and "
+            f"{'the end of the data' if end is None else end.date()}: the data ends {last.date()}"
+        )
+    return None

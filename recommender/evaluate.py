@@ -3,8 +3,10 @@
 Every method in one run sees the same households, the same history (everything before the
 cutoff) and the same test window (cutoff to ``--end``). The learned rankers are trained the way
 they are used, on an earlier point (``cutoff - 8 weeks``) with labels from the 8 weeks after it,
-so nothing after the cutoff reaches any model. Definitions are in the README ("Recommender
-evaluation").
+so no model is fitted on anything after the cutoff. As in the live shop, the pair rankers read
+what the shop sold up to each question; two rows keep their comparison with popularity even
+(popularity over the same recent sales, and our ranker frozen at the cutoff). Definitions are
+in the README ("Recommender evaluation").
 """
 
 from __future__ import annotations
@@ -30,22 +32,26 @@ from recommender.basket_eval import (
     holdout_folds,
     next_basket_table,
 )
-from recommender.data import RetailData, from_completejourney
+from recommender.data import RetailData, from_completejourney, window_problem
 from recommender.eval_tables import (
+    FROZEN,
+    LATELY,
     NEW_HOUSEHOLDS,
     OURS,
     frequency_key,
     pair_hits,
     pair_table,
     popular_in_type,
+    recently_popular_in_type,
 )
 from recommender.history import build_history
 from recommender.hybrid import HybridSettings, HybridTrainer
 from recommender.metrics import paired_bootstrap
 from recommender.neighbours import Neighbours
 from recommender.newcomers import OURS_NEWCOMERS, newcomer_recs, newcomer_table
-from recommender.ranker import RankerSettings, fit_ranker
-from recommender.sales import RecentSales
+from recommender.plots import write_report
+from recommender.ranker import RankerSettings, fit_ranker, top_k
+from recommender.sales import FrozenSales, RecentSales
 from recommender.steps import Steps
 
 TRAIN_WINDOW = training.TRAIN_WINDOW
@@ -106,9 +112,14 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
     prices = pairs.week_prices(data.purchases)
     sales = RecentSales.from_purchases(data.purchases, data.products)
 
-    def eval_frames():
+    def eval_frames(frozen: bool = False):
+        """Live, the rankers read what the shop sold up to each question; ``frozen``, only
+        what it had sold by the cutoff, as the baselines do."""
         warm_q, cold_q, truth = pairs.pair_queries(hist_eval, test, data.products)
         similar = Neighbours.from_purchases(before_cut, data.products)
+        known = data.purchases[data.purchases["ts"] < cutoff] if frozen else data.purchases
+        week_prices = pairs.week_prices(known) if frozen else prices
+        recent = FrozenSales(sales, cutoff) if frozen else sales
         frames = [
             (
                 q,
@@ -118,8 +129,8 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
                     q,
                     truth,
                     hybrid_eval,
-                    prices,
-                    sales=sales,
+                    week_prices,
+                    sales=recent,
                     neighbours=nb,
                     **counts,
                 ),
@@ -136,6 +147,7 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
         lambda: training.training_frames(warm, fit_point, cutoff, hybrid_fit, prices, sales=sales),
     )
     (ev_warm, ev_cold), truth = step("pairs (cutoff)", eval_frames)
+    (fz_warm, fz_cold), _ = step("pairs (cutoff, frozen)", lambda: eval_frames(frozen=True))
     warm_ranker = step(
         "brand ranker",
         lambda: fit_ranker(fit_warm, training.BRAND_FEATURES, options.brand_ranker),
@@ -151,7 +163,9 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
         truth_sets,
         {
             OURS: warm_ranker.score(ev_warm[1]),
+            FROZEN: top_k(fz_warm[1], warm_ranker.score(fz_warm[1]), "qid", 3),
             "most popular in type": popular_in_type(hist_eval, ev_warm[0]),
+            LATELY: recently_popular_in_type(sales.lines, ev_warm[0]),
             "household most frequent": frequency_key(ev_warm[1]),
             "household most recent": -ev_warm[1]["own_age"].to_numpy()
             + 1e-3 * ev_warm[1]["share_all"],
@@ -163,7 +177,9 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
         truth_sets,
         {
             OURS: cold_ranker.score(ev_cold[1]),
+            FROZEN: top_k(fz_cold[1], cold_ranker.score(fz_cold[1]), "qid", 3),
             "most popular in type": popular_in_type(hist_eval, ev_cold[0]),
+            LATELY: recently_popular_in_type(sales.lines, ev_cold[0]),
             "LightFM alone": "lfm_score",
         },
     )
@@ -171,6 +187,14 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
     intervals = {
         "brand_resolution": _top1_interval(warm_hits, "household most frequent", options.seed),
         "cold_pairs": _top1_interval(cold_hits, "most popular in type", options.seed),
+        "cold_pairs_lately": _top1_interval(cold_hits, LATELY, options.seed),
+        "cold_pairs_frozen": _interval(
+            {name: h[1] for name, h in cold_hits.items()},
+            FROZEN,
+            "most popular in type",
+            "top1",
+            options.seed,
+        ),
     }
 
     points = step(
@@ -352,9 +376,16 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(sections) - set(SECTIONS)
     if unknown:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    try:
+        cutoff = pd.Timestamp(args.cutoff)
+        end = pd.Timestamp(args.end) if args.end else None
+    except ValueError as exc:
+        parser.error(f"--cutoff and --end take dates such as 2017-11-01: {exc}")
+    if end is not None and end <= cutoff:
+        parser.error(f"--end ({end.date()}) must come after --cutoff ({cutoff.date()})")
     options = Options(
-        cutoff=pd.Timestamp(args.cutoff),
-        end=pd.Timestamp(args.end) if args.end else None,
+        cutoff=cutoff,
+        end=end,
         households=args.households,
         hybrid=HybridSettings(epochs=args.epochs),
         folds=args.holdout_folds,
@@ -363,27 +394,13 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(stderr=True, quiet=args.quiet)
     with console.status("loading Complete Journey"):
         data = from_completejourney()
+    problem = window_problem(data.purchases["ts"], cutoff, end, TRAIN_WINDOW)
+    if problem:
+        parser.error(problem)
     report = run_sections(data, options, sections, console)
     write_report(report, args.json, args.plots)
     print(json.dumps(report, indent=2))
     return 0
-
-
-def write_report(report: dict, json_path: Path | None, plots: Path | None) -> None:
-    """The JSON report and every section's plots (also used by `make bench`)."""
-    if json_path:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(report, indent=2) + "\n")
-    if plots:
-        from recommender.offers_eval import plot_offers
-        from recommender.plots import plot_report
-        from recommender.timing_eval import plot_timing
-
-        plot_report(report, plots)
-        if "repurchase_timing" in report:
-            plot_timing(report, plots)
-        if "offers" in report:
-            plot_offers(report, plots)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -85,12 +85,15 @@ class LiveModels:
         now: pd.Timestamp,
         offers: Mapping[int, float] | None = None,
         recent: pd.DataFrame | None = None,
+        promoted: Collection[int] = (),
     ) -> Ranking | None:
         """Order ``candidate_ids`` (products of ``category``) for the household.
 
         ``lines`` are the household's own purchases; ``products`` describes at least the
         candidates and the products in ``lines``; ``offers`` maps products on offer now to
-        their discount (0.2 for 20% off): this week's mailer and price to the rankers;
+        their discount (0.2 for 20% off): this week's price to the rankers; ``promoted`` are
+        those on the store's own promotion (offers to everyone), this week's mailer, as
+        ``shop.recommend_data.promotions_frame`` gives them to training;
         ``recent`` are every household's lines (``product``, ``basket``, ``ts``) of the
         category in the last weeks (``recommender.sales``). None when no ranker fits."""
         if lines.empty:
@@ -111,7 +114,7 @@ class LiveModels:
             {"qid": [0], "household": [household_id], "type": [category], "qtime": [now]}
         )
         cands = self._shortlist(history, candidate_ids, recent).assign(qid=0)
-        promotions, prices = _offer_frames(offers or {}, now)
+        promotions, prices = _offer_frames(offers or {}, set(promoted), now)
         sales = RecentSales.from_purchases(recent, products) if recent is not None else None
         frame = pairs.features(
             history,
@@ -172,14 +175,17 @@ class LiveModels:
         return pd.DataFrame({"product": ids.to_numpy()})
 
 
-def _offer_frames(offers: Mapping[int, float], now: pd.Timestamp) -> tuple:
+def _offer_frames(offers: Mapping[int, float], promoted: set[int], now: pd.Timestamp) -> tuple:
     """The shop's current offers in the shape of Complete Journey's promotions and prices."""
-    if not offers:
+    if not offers and not promoted:
         return None, None
     ids = list(offers)
+    on_show = sorted(promoted)
     promotions = pd.DataFrame(
-        {"product": ids, "week": now.normalize(), "display": False, "mailer": True}
+        {"product": on_show, "week": now.normalize(), "display": False, "mailer": True}
     )
+    if not ids:
+        return promotions, None
     prices = pd.DataFrame(
         {
             "product": ids,
@@ -193,17 +199,22 @@ def _offer_frames(offers: Mapping[int, float], now: pd.Timestamp) -> tuple:
 
 
 class ModelWatcher:
-    """The current models of one directory, reloaded when its manifest changes."""
+    """The current models of one directory, reloaded when its manifest changes.
+
+    The manifest is replaced, not rewritten, by each training (``train_models``), so a new
+    one is a new file: its inode tells it apart even where the clock is too coarse for the
+    modification time to."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._models: LiveModels | None = None
-        self._stamp: int | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self._lock = threading.Lock()
 
     def current(self) -> LiveModels | None:
         try:
-            stamp = (self.directory / MANIFEST).stat().st_mtime_ns
+            info = (self.directory / MANIFEST).stat()
+            stamp = (info.st_mtime_ns, info.st_ino, info.st_size)
         except OSError:
             return self._models
         if stamp == self._stamp:

@@ -184,16 +184,22 @@ def _promoted(queries: pd.DataFrame, active: pd.DataFrame, promotions: pd.DataFr
 
 
 def _week_of(times: pd.Series, promotions: pd.DataFrame) -> np.ndarray:
+    """The calendar week each time falls in, NaT where the calendar has no week for it (a
+    store's calendar skips the weeks it promoted nothing: those are not last week's)."""
     weeks = np.sort(promotions["week"].unique())
-    pos = np.searchsorted(weeks, times.to_numpy(), side="right") - 1
-    return weeks[np.clip(pos, 0, len(weeks) - 1)]
+    t = times.to_numpy()
+    pos = np.searchsorted(weeks, t, side="right") - 1
+    week = weeks[np.clip(pos, 0, len(weeks) - 1)]
+    inside = (pos >= 0) & (t - week < np.timedelta64(7, "D"))
+    return np.where(inside, week, np.datetime64("NaT"))
 
 
 def week_prices(purchases: pd.DataFrame) -> pd.DataFrame:
     """Running discount per product within each calendar week, for "this week's price".
 
-    A live shop knows its prices; on Complete Journey they are read off the lines other
-    households bought earlier the same week (never later, never the household's own)."""
+    A live shop knows its prices; on Complete Journey they are read off the lines bought
+    earlier the same week, strictly before the question (never the question's own basket;
+    an earlier trip of the same household that week counts, as any other line does)."""
     lines = purchases[["household", "product", "ts", "paid", "discount"]].sort_values("ts")
     lines = lines.assign(week=lines["ts"].dt.to_period("W").dt.start_time)
     grouped = lines.groupby(["product", "week"])

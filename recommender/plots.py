@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import matplotlib
@@ -82,3 +83,19 @@ def save_figure(fig, ax, title: str, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def write_report(report: dict, json_path: Path | None, plots: Path | None) -> None:
+    """The JSON report and every section's plots (also used by `make bench`)."""
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(report, indent=2) + "\n")
+    if plots:
+        from recommender.offers_eval import plot_offers
+        from recommender.timing_eval import plot_timing
+
+        plot_report(report, plots)
+        if "repurchase_timing" in report:
+            plot_timing(report, plots)
+        if "offers" in report:
+            plot_offers(report, plots)

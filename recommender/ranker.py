@@ -12,12 +12,15 @@ Journey it adds about 0.002 to the cold pairs' top-1 and 0.007 to next-basket Re
 matches the binary trees' brand top-1 too, but not on the small demo store
 (``recommender.training.BRAND_RANKER`` says why the brand ranker stays binary).
 
-Persistence: tree models have no pickle-free format, so the fitted trees are stored with joblib
-beside the pickle-free LightFM arrays; load them only from a directory you trust.
+Persistence: LightGBM's trees (the live brand and cold-pair rankers) are saved as LightGBM's
+own text model inside a JSON file, no pickle, and loaded as a ``lightgbm.Booster`` that scores
+exactly as the fitted model did (tested). scikit-learn's trees have no pickle-free format and
+are stored with joblib: load those only from a directory you trust.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,10 +54,15 @@ class RankerSettings:
 @dataclass
 class Ranker:
     features: list[str]
-    model: Any  # HistGradientBoostingClassifier or lightgbm.LGBMRanker
+    #: HistGradientBoostingClassifier, lightgbm.LGBMClassifier or LGBMRanker when fitted; a
+    #: ``lightgbm.Booster`` when loaded from LightGBM's text model.
+    model: Any
+    kind: str | None = None  # the objective, for a loaded Booster (which has no predict_proba)
 
     @property
     def objective(self) -> str:
+        if self.kind is not None:
+            return self.kind
         return "binary" if hasattr(self.model, "predict_proba") else "lambdarank"
 
     def score(self, frame: pd.DataFrame) -> np.ndarray:
@@ -62,8 +70,9 @@ class Ranker:
         if frame.empty:
             return np.zeros(0)
         x = frame[self.features].to_numpy(dtype=np.float64)
-        if self.objective == "binary":
+        if self.objective == "binary" and hasattr(self.model, "predict_proba"):
             return self.model.predict_proba(x)[:, 1]
+        # LGBMRanker's scores, or a loaded Booster's: the probability for a binary objective
         return np.asarray(self.model.predict(x), dtype=np.float64)
 
     def chances(self, frame: pd.DataFrame) -> np.ndarray:
@@ -77,14 +86,54 @@ class Ranker:
         e = np.exp(scores - scores.max())
         return e / e.sum()
 
-    def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump({"features": self.features, "model": self.model}, path)
+    def save(self, stem: Path) -> Path:
+        """Write ``stem.json`` (LightGBM: features, objective and LightGBM's text model) or
+        ``stem.joblib`` (scikit-learn), removing the other; returns the path written."""
+        stem = Path(stem)
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        booster = _booster(self.model)
+        if booster is None:
+            path, other = stem.with_suffix(".joblib"), stem.with_suffix(".json")
+            joblib.dump({"features": self.features, "model": self.model}, path)
+        else:
+            path, other = stem.with_suffix(".json"), stem.with_suffix(".joblib")
+            doc = {
+                "format": "lightgbm-text",
+                "features": self.features,
+                "objective": self.objective,
+                "model": booster.model_to_string(),
+            }
+            path.write_text(json.dumps(doc), encoding="utf-8")
+        other.unlink(missing_ok=True)
+        return path
 
     @classmethod
-    def load(cls, path: Path) -> Ranker:
-        data = joblib.load(path)
-        return cls(list(data["features"]), data["model"])
+    def load(cls, stem: Path) -> Ranker | None:
+        """The ranker saved at ``stem`` (either format), or None if there is none."""
+        stem = Path(stem)
+        if stem.with_suffix(".json").exists():
+            from lightgbm import Booster
+
+            doc = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
+            if doc.get("format") != "lightgbm-text":
+                raise ValueError(f"{stem.with_suffix('.json')}: not a saved ranker")
+            model = Booster(model_str=doc["model"])
+            return cls(list(doc["features"]), model, doc["objective"])
+        if stem.with_suffix(".joblib").exists():
+            data = joblib.load(stem.with_suffix(".joblib"))
+            return cls(list(data["features"]), data["model"])
+        return None
+
+
+def _booster(model: Any):
+    """The LightGBM booster behind ``model``, or None for scikit-learn's trees."""
+    from lightgbm import Booster
+
+    if isinstance(model, Booster):
+        return model
+    return (
+        getattr(model, "booster_", None) if type(model).__module__.startswith("lightgbm") else None
+    )
 
 
 def fit_ranker(

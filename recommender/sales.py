@@ -92,6 +92,25 @@ class RecentSales:
         return out
 
 
+@dataclass(frozen=True)
+class FrozenSales:
+    """``RecentSales`` as of one moment, whenever the question comes: what the shop had sold
+    by ``at`` and nothing since. The evaluation's static reading, in which our rankers know no
+    more about other households than the baselines do (everything before the cutoff)."""
+
+    sales: RecentSales
+    at: pd.Timestamp
+
+    def best_sellers(self, queries: pd.DataFrame, n: int) -> pd.DataFrame:
+        return self.sales.best_sellers(queries.assign(qtime=self._clip(queries)), n)
+
+    def features(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        return self.sales.features(frame.assign(qtime=self._clip(frame)))
+
+    def _clip(self, frame: pd.DataFrame) -> pd.Series:
+        return frame["qtime"].clip(upper=self.at)
+
+
 def _seconds(times: pd.Series, start: pd.Timestamp) -> np.ndarray:
     raw = (times - start).dt.total_seconds().to_numpy()
     return np.clip(np.nan_to_num(raw), 0, 2**32 - 1).astype(np.int64)

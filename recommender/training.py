@@ -1,15 +1,17 @@
 """Train everything the live shop uses and write it to one directory.
 
 Layout of ``models/recommender/``: ``hybrid.npz`` + ``hybrid.json`` (LightFM, no pickle),
-``brand.joblib`` and ``cold.joblib`` (the rankers), ``neighbours.npz`` (who bought what, for
-similar households' picks), ``items.parquet`` (item-side statistics at
-training time) and ``manifest.json``, written last: a running assistant reloads when the
+``brand.json`` and ``cold.json`` (the rankers: LightGBM's text models, no pickle),
+``offers.joblib`` and ``timing.joblib`` (scikit-learn's trees), ``neighbours.npz`` (who bought
+what, for similar households' picks), ``items.parquet`` (item-side statistics at training
+time) and ``manifest.json``, written last: a running assistant reloads when the
 manifest changes (``recommender.live``).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -306,7 +308,10 @@ def train_models(
     summary["timing"] = step("timing model", lambda: _train_timing(data, directory, now))
     summary["step_seconds"] = step.seconds
     summary["seconds"] = round(time.perf_counter() - started, 1)
-    (directory / MANIFEST).write_text(json.dumps(summary, indent=2) + "\n")
+    # Written last and swapped in whole: a watcher sees the old manifest or the new one.
+    part = directory / f".{MANIFEST}.part"
+    part.write_text(json.dumps(summary, indent=2) + "\n")
+    os.replace(part, directory / MANIFEST)
     return summary
 
 
@@ -324,9 +329,10 @@ def _keep_ranker(
         ranker = step(f"{name} ranker", fitted)
     except ValueError as exc:
         summary["rankers"][name] = f"not trained: {exc}"
-        (directory / f"{name}.joblib").unlink(missing_ok=True)
+        for suffix in (".json", ".joblib"):
+            (directory / f"{name}{suffix}").unlink(missing_ok=True)
         return
-    ranker.save(directory / f"{name}.joblib")
+    ranker.save(directory / name)
     summary["rankers"][name] = {"rows": int(len(frame)), "queries": int(frame["qid"].nunique())}
 
 
@@ -364,5 +370,4 @@ def _train_timing(data: RetailData, directory: Path, now) -> dict:
 
 
 def load_ranker(directory: Path, name: str) -> Ranker | None:
-    path = directory / f"{name}.joblib"
-    return Ranker.load(path) if path.exists() else None
+    return Ranker.load(directory / name)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recommender.data import DEMOGRAPHICS, RetailData
-from shop.models import Category, Household, Product, Purchase
+from shop.models import Category, Household, Offer, Product, Purchase
 
 _PURCHASE_COLUMNS = (
     Purchase.id,
@@ -127,8 +127,40 @@ def households_frame(session: Session) -> pd.DataFrame:
     return frame.astype(object)
 
 
+def promotions_frame(session: Session) -> pd.DataFrame | None:
+    """The store's own promotion calendar, from its offers to everyone: each product and the
+    Monday of every week in which such an offer ran, as Complete Journey's weekly mailer
+    (``recommender.data``). A personal offer is the household's, not the shelf's: it reaches
+    the rankers as that week's discount only, in training (the discount on its lines) and
+    live alike. None when the store never ran one."""
+    rows = session.execute(
+        select(Offer.product_id, Offer.starts_at, Offer.expires_at).where(
+            Offer.household_id.is_(None)
+        )
+    ).all()
+    weeks = [
+        (int(pid), monday)
+        for pid, start, end in rows
+        for monday in pd.date_range(_monday(start), end, freq="W-MON", inclusive="left")
+    ]
+    if not weeks:
+        return None
+    frame = pd.DataFrame(weeks, columns=["product", "week"]).drop_duplicates()
+    return frame.assign(display=False, mailer=True).reset_index(drop=True)
+
+
+def _monday(when: datetime) -> pd.Timestamp:
+    day = pd.Timestamp(when).normalize()
+    return day - pd.Timedelta(days=day.weekday())
+
+
 def store_data(session: Session) -> RetailData:
-    return RetailData(purchases_frame(session), products_frame(session), households_frame(session))
+    return RetailData(
+        purchases_frame(session),
+        products_frame(session),
+        households_frame(session),
+        promotions_frame(session),
+    )
 
 
 def train_from_store(session: Session, directory: Path, *, progress: bool = True) -> dict:

@@ -238,10 +238,11 @@ def _signals(
 
 def _offers_now(
     session: Session, household_id: int, product_ids: list[int], now: datetime
-) -> dict[int, float]:
-    """Offers open now for everyone or for this household: product -> discount share."""
+) -> tuple[dict[int, float], set[int]]:
+    """Offers open now for everyone or for this household: product -> discount share, and
+    the products on the store's own promotion (offered to everyone)."""
     rows = session.execute(
-        select(Offer.product_id, Offer.discount_pct).where(
+        select(Offer.product_id, Offer.discount_pct, Offer.household_id).where(
             Offer.product_id.in_(product_ids),
             Offer.status == "open",
             Offer.starts_at <= now,
@@ -250,9 +251,9 @@ def _offers_now(
         )
     ).all()
     out: dict[int, float] = {}
-    for pid, pct in rows:
+    for pid, pct, _ in rows:
         out[pid] = max(out.get(pid, 0.0), pct / 100.0)
-    return out
+    return out, {pid for pid, _, who in rows if who is None}
 
 
 def _recent_sales(session: Session, product_ids: list[int], now: datetime) -> pd.DataFrame:
@@ -273,6 +274,8 @@ def _learned(
     household = session.get(Household, household_id)
     if household is None:
         return None
+    ids = [c.product_id for c in candidates]
+    discounts, promoted = _offers_now(session, household_id, ids, now)
     ranking = learned.models.rank(
         household_id,
         household_row(household),
@@ -281,8 +284,9 @@ def _learned(
         category.id,
         [c.product_id for c in candidates],
         pd.Timestamp(now),
-        offers=_offers_now(session, household_id, [c.product_id for c in candidates], now),
-        recent=_recent_sales(session, [c.product_id for c in candidates], now),
+        offers=discounts,
+        recent=_recent_sales(session, ids, now),
+        promoted=promoted,
     )
     if ranking is None:
         return None

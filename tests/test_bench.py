@@ -12,8 +12,11 @@ def test_headline_figures_from_the_committed_report():
     # issue 4's target; TIFU-KNN (0.1752) is the best baseline
     assert figures["next_basket_recall10"] >= 0.15
     assert figures["next_basket_recall10_best_baseline"] > 0.15
+    assert figures["brand_top1_frozen"] < figures["brand_top1"]
     for key in (
         "cold_pairs_top1_vs_popular_in_type",
+        "cold_pairs_top1_vs_popular_in_type_last_28_days",
+        "cold_pairs_top1_frozen_vs_popular_in_type",
         "cold_start_recall10_vs_popularity",
         "new_households_recall10_vs_popularity",
     ):

@@ -58,3 +58,18 @@ def test_device_commands_write_mosquitto_files(run, tmp_path, monkeypatch):
     conf = run("broker-config", "--port", "18830").output
     assert "listener 18830 127.0.0.1" in conf and "allow_anonymous false" in conf
     assert run("device", "add", "999", "--name", "x").exit_code != 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--cutoff", "2017-11-01", "--end", "2017-10-01"], "must come after --cutoff"),
+        (["--cutoff", "soon"], "take dates such as 2017-11-01"),
+        (["--sections", "brands"], "unknown sections: brands"),
+    ],
+)
+def test_evaluate_refuses_bad_options_before_loading_any_data(run, args, message, capsys):
+    """`dash evaluate` is `python -m recommender.evaluate`: the same checks, the same words."""
+    result = run("evaluate", *args)
+    assert result.exit_code == 2
+    assert message in result.output + capsys.readouterr().err

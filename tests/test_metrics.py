@@ -261,3 +261,75 @@ def test_others_lists_leave_the_household_out_and_keep_to_its_segment():
     shared = others_lists(truth, 1)
     # 20 weighs 1.5 and 10 1.0 in all; without its own basket, household 3 sees 20 at 0.5
     assert shared[1] == [20] and shared[3] == [10]
+
+
+SALES = st.lists(
+    st.tuples(st.integers(0, 5), st.sampled_from("ab"), st.integers(0, 60)), max_size=40
+)
+QUERIES = st.lists(st.tuples(st.sampled_from("abc"), st.integers(0, 70)), min_size=1, max_size=8)
+
+
+@settings(database=None, deadline=None)
+@given(SALES, QUERIES, st.integers(1, 4), st.integers(1, 30))
+def test_recent_popularity_matches_reference(sales, queries, k, days):
+    """Each query's type ranked by baskets in [query - days, query), against a plain count;
+    a product's type is fixed by its id (even ids type a, odd b) as in a catalog."""
+    import pandas as pd
+
+    from recommender.eval_tables import recently_popular_in_type
+
+    start = pd.Timestamp("2017-01-01")
+    lines = pd.DataFrame(
+        [(p, "ab"[p % 2], start + pd.Timedelta(hours=h)) for p, _, h in sales],
+        columns=["product", "type", "ts"],
+    )
+    qs = pd.DataFrame(
+        [(i, t, start + pd.Timedelta(hours=h)) for i, (t, h) in enumerate(queries)],
+        columns=["qid", "type", "qtime"],
+    )
+    got = recently_popular_in_type(lines, qs, k=k, days=days // 10 + 1)
+    span = pd.Timedelta(days=days // 10 + 1)
+    for qid, kind, when in qs.itertuples(index=False):
+        counts: dict[int, int] = {}
+        for product, typ, ts in lines.itertuples(index=False):
+            if typ == kind and when - span <= ts < when:
+                counts[product] = counts.get(product, 0) + 1
+        expected = sorted(counts, key=lambda p: (-counts[p], p))[:k]
+        assert got[qid] == expected
+
+
+@settings(database=None, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 4), st.integers(0, 9), st.one_of(st.floats(-5, 5), st.none())),
+        min_size=1,
+        max_size=30,
+        unique_by=lambda r: (r[0], r[1]),
+    ),
+    st.integers(1, 4),
+)
+def test_top_k_and_pair_hits_match_reference(rows, k):
+    """The pair tables' ranking (best score first, missing scores last, ties to the lower
+    product id) and their top-1/top-3 hits, against a plain sort."""
+    import numpy as np
+    import pandas as pd
+
+    from recommender.eval_tables import pair_hits
+    from recommender.ranker import top_k
+
+    frame = pd.DataFrame(rows, columns=["qid", "product", "score"]).astype({"score": float})
+    got = top_k(frame, "score", "qid", k)
+    by_query: dict[int, list[tuple[float, int]]] = {}
+    for qid, product, score in rows:
+        key = -math.inf if score is None else score
+        by_query.setdefault(qid, []).append((key, product))
+    truth = {}
+    for qid, items in by_query.items():
+        ranked = [p for _, p in sorted(items, key=lambda x: (-x[0], x[1]))]
+        assert got[qid] == ranked[:k]
+        truth[qid] = {ranked[-1]}  # the worst product: a hit only when it makes the cut
+    queries = pd.DataFrame({"qid": sorted(by_query)})
+    hits = pair_hits((queries, frame), truth, {"m": "score"})["m"]
+    for cut in (1, 3):
+        expected = [float(len(by_query[q]) <= cut) for q in sorted(by_query)]
+        assert np.array_equal(hits[cut], np.array(expected))

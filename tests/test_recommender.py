@@ -19,7 +19,7 @@ from recommender.hybrid import (
 )
 from recommender.live import LiveModels, ModelWatcher
 from recommender.pairs import candidates, features, pair_queries
-from recommender.ranker import RankerSettings, fit_ranker, label, top_k
+from recommender.ranker import Ranker, RankerSettings, fit_ranker, label, top_k
 from recommender.sales import RecentSales
 from recommender.training import MANIFEST, TrainSettings, train_models
 
@@ -194,8 +194,9 @@ def test_item_popularity_is_the_historys_item_table(data):
     ("objective", "library"),
     [("binary", "sklearn"), ("binary", "lightgbm"), ("lambdarank", "lightgbm")],
 )
-def test_brand_ranker_learns_loyalty(data, objective, library):
-    """A household that always buys brand A gets A, though its group prefers another."""
+def test_brand_ranker_learns_loyalty(data, objective, library, tmp_path):
+    """A household that always buys brand A gets A, though its group prefers another; saved
+    and loaded again (LightGBM's as its text model, no pickle) it scores the same."""
     cutoff = START + pd.Timedelta(days=150)
     hist = build_history(data.purchases, data.products, cutoff)
     window = data.purchases[data.purchases["ts"] >= cutoff]
@@ -217,6 +218,31 @@ def test_brand_ranker_learns_loyalty(data, objective, library):
         assert chances.sum() == pytest.approx(1.0)
     else:
         assert np.allclose(chances, ranker.score(one))
+    written = ranker.save(tmp_path / "brand")
+    assert written.suffix == (".joblib" if library == "sklearn" else ".json")
+    assert [p.name for p in tmp_path.iterdir()] == [written.name]
+    loaded = Ranker.load(tmp_path / "brand")
+    assert loaded.objective == objective and loaded.features == ranker.features
+    assert np.array_equal(loaded.score(frame), ranker.score(frame))
+    assert np.array_equal(loaded.chances(one), chances)
+
+
+def test_lightgbm_rankers_save_as_text_and_score_the_same_after_early_stopping(tmp_path):
+    """The early-stopped binary trees keep their best round through the text model."""
+    rng = np.random.default_rng(5)
+    n = 20_000
+    frame = pd.DataFrame({"qid": np.arange(n) // 5, "x": rng.random(n), "y": rng.random(n)})
+    frame["label"] = (rng.random(n) < 0.4 * frame["x"]).astype(float)
+    ranker = fit_ranker(frame, ["x", "y"], RankerSettings(library="lightgbm", min_leaf=5))
+    assert 0 < ranker.model.best_iteration_ < 200
+    path = ranker.save(tmp_path / "cold")
+    assert json.loads(path.read_text())["format"] == "lightgbm-text"
+    loaded = Ranker.load(tmp_path / "cold")
+    assert np.array_equal(loaded.score(frame), ranker.score(frame))
+    assert Ranker.load(tmp_path / "missing") is None
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(ValueError, match="not a saved ranker"):
+        Ranker.load(tmp_path / "bad")
 
 
 def test_ranker_refuses_an_unknown_objective_or_library(data):
@@ -251,7 +277,8 @@ def test_train_models_writes_a_loadable_directory(trained):
         "hybrid.npz",
         "hybrid.json",
         "items.parquet",
-        "brand.joblib",
+        "brand.json",
+        "cold.json",
         "neighbours.npz",
         MANIFEST,
     ):
@@ -386,7 +413,7 @@ def test_current_offers_reach_the_rankers_as_this_weeks_promotion(data):
 
     now = START + pd.Timedelta(days=DAYS)
     hist = build_history(data.purchases, data.products, now)
-    promotions, prices = _offer_frames({2: 0.2}, now)
+    promotions, prices = _offer_frames({2: 0.2}, {2}, now)
     query = pd.DataFrame(
         {"qid": [0, 0], "household": 1, "type": "KETCHUP", "qtime": now, "product": [1, 2]}
     )
@@ -395,3 +422,52 @@ def test_current_offers_reach_the_rankers_as_this_weeks_promotion(data):
     # one shop, one calendar: it is the household's own store's
     assert f.loc[2, "store_mailer"] == 1.0 and f.loc[1, "store_mailer"] == 0.0
     assert f.loc[1, "mailer"] == 0.0 and np.isnan(f.loc[1, "week_discount"])
+
+
+def test_a_personal_offer_is_this_weeks_price_not_the_stores_mailer(data):
+    """Only offers to everyone are the store's promotion, as in training
+    (``shop.recommend_data.promotions_frame``); a household's own is its price."""
+    from recommender.live import _offer_frames
+
+    now = START + pd.Timedelta(days=DAYS)
+    hist = build_history(data.purchases, data.products, now)
+    promotions, prices = _offer_frames({2: 0.3}, set(), now)
+    query = pd.DataFrame(
+        {"qid": [0, 0], "household": 1, "type": "KETCHUP", "qtime": now, "product": [1, 2]}
+    )
+    f = features(hist, query, None, data.households, promotions, prices).set_index("product")
+    assert f.loc[2, "mailer"] == 0.0 and f.loc[2, "week_discount"] == pytest.approx(0.3)
+
+
+def test_a_week_the_calendar_skips_is_not_last_weeks_promotion(data):
+    """A store promotes in some weeks only: a question two weeks after its last promotion
+    must not read that week's mailer."""
+    week = pd.Timestamp("2017-03-06")  # a Monday
+    promotions = pd.DataFrame({"product": [2], "week": [week], "display": False, "mailer": True})
+    hist = build_history(data.purchases, data.products, week + pd.Timedelta(days=20))
+    rows = []
+    for qid, days in enumerate((-1, 0, 6.9, 7, 20)):
+        rows.append((qid, week + pd.Timedelta(days=days)))
+    query = pd.DataFrame(rows, columns=["qid", "qtime"]).assign(
+        household=1, type="KETCHUP", product=2
+    )
+    f = features(hist, query, None, data.households, promotions)
+    assert f.sort_values("qid")["mailer"].tolist() == [0.0, 1.0, 1.0, 0.0, 0.0]
+
+
+def test_an_evaluation_window_needs_history_before_it_and_purchases_in_it():
+    from recommender.data import window_problem
+    from recommender.training import TRAIN_WINDOW
+
+    times = pd.Series(pd.date_range("2017-01-01", "2017-12-31 18:00", freq="6h"))
+    assert window_problem(times, pd.Timestamp("2017-11-01"), None, TRAIN_WINDOW) is None
+    early = window_problem(times, pd.Timestamp("2017-02-01"), None, TRAIN_WINDOW)
+    assert "too little history" in early and "use 2017-03-27 or later" in early
+    assert window_problem(times, pd.Timestamp("2017-03-27"), None, TRAIN_WINDOW) is None
+    late = window_problem(times, pd.Timestamp("2018-02-01"), None, TRAIN_WINDOW)
+    assert "no purchases between" in late and "data ends 2017-12-31" in late
+    gap = times[(times < "2017-11-01") | (times >= "2017-12-01")]
+    empty = window_problem(
+        gap, pd.Timestamp("2017-11-01"), pd.Timestamp("2017-12-01"), TRAIN_WINDOW
+    )
+    assert "no purchases between --cutoff 2017-11-01 and 2017-12-01" in empty

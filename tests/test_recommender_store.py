@@ -4,12 +4,12 @@ reloaded without a restart, and never overriding what a household said it wants.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
+from recommender.eval_tables import LATELY
 from recommender.live import LiveModels
 from recommender.resolver import REASON_SEGMENT
 from shop.models import Household, Preference, Product
@@ -85,6 +85,81 @@ def test_an_explicit_preference_beats_the_model(learned_client, trained_store):
     assert body["product"]["id"] == other.id and body["reason"] == "you set this preference"
 
 
+def test_a_new_household_like_group_x_gets_group_xs_favourite(trained_store):
+    """Two new households, known only by their composition, each get the favourite of the
+    households of their own composition, in a category where the two groups differ."""
+    from shop.resolve import ProductResolver
+
+    data = store_data_session(trained_store)
+    lines = data.purchases.join(data.products["type"], on="product")
+    lines = lines.join(data.households["household_comp"].rename("segment"), on="household")
+    counts = lines.groupby(["type", "segment", "product"]).size().rename("n").reset_index()
+    found = None
+    for kind, by_type in counts.groupby("type"):
+        favourites = {}
+        for segment, g in by_type.groupby("segment"):
+            top = g.sort_values("n", ascending=False)["n"].to_numpy()
+            if len(top) > 1 and top[0] >= 1.5 * top[1]:  # a clear favourite, no tie-break
+                favourites[segment] = int(g.loc[g["n"].idxmax(), "product"])
+        distinct = {f: seg for seg, f in favourites.items()}
+        if len(distinct) >= 2:
+            found = kind, list(distinct.items())[:2]
+            break
+    assert found, "the demo store's groups should differ somewhere"
+    kind, picks = found
+    with trained_store.session() as s:
+        for i, (_, segment) in enumerate(picks):
+            s.add(Household(id=910 + i, name=f"new {i}", segment=segment))
+    resolver = ProductResolver(trained_store.settings.models_dir)
+    with trained_store.session() as s:
+        name = s.get(Product, picks[0][0]).category.name
+        for i, (favourite, _) in enumerate(picks):
+            choice = resolver.resolve_text(s, name, household_id=910 + i)
+            assert choice.category.id == kind
+            assert choice.product.id == favourite and choice.reason == REASON_SEGMENT
+
+
+def test_the_stores_offers_to_everyone_are_its_promotion_calendar(sqlite_demo_store):
+    """What `dash train` learns the mailer from: each week an offer to everyone ran, by its
+    Monday; personal offers stay out (they are the household's price, not the shelf's)."""
+    from datetime import datetime
+
+    import pandas as pd
+
+    from shop.models import Offer
+    from shop.recommend_data import promotions_frame
+
+    with sqlite_demo_store.session() as s:
+        s.query(Offer).delete()
+        assert promotions_frame(s) is None
+        s.add(
+            Offer(
+                product_id=1,
+                discount_pct=20,
+                price_cents=100,
+                starts_at=datetime(2026, 3, 4, 9),  # a Wednesday
+                expires_at=datetime(2026, 3, 17),  # the Tuesday two weeks on
+            )
+        )
+        s.add(
+            Offer(
+                household_id=1,
+                product_id=2,
+                discount_pct=30,
+                price_cents=100,
+                starts_at=datetime(2026, 3, 4),
+                expires_at=datetime(2026, 3, 9),
+            )
+        )
+    with sqlite_demo_store.session() as s:
+        frame = promotions_frame(s)
+        data = store_data(s)
+    weeks = [pd.Timestamp(d) for d in ("2026-03-02", "2026-03-09", "2026-03-16")]
+    assert frame["product"].tolist() == [1, 1, 1] and frame["week"].tolist() == weeks
+    assert frame["mailer"].all() and not frame["display"].any()
+    assert data.promotions.equals(frame)
+
+
 def test_a_new_household_with_only_demographics_gets_a_personal_pick(trained_store):
     from shop.resolve import ProductResolver
 
@@ -108,7 +183,7 @@ def test_retraining_reaches_a_running_app_without_restart(learned_client, traine
     before = json.loads(manifest.read_text())["trained_at"]
     with trained_store.session() as s:
         train_from_store(s, trained_store.settings.models_dir, progress=False)
-    os.utime(manifest, ns=(manifest.stat().st_mtime_ns + 10**9,) * 2)  # coarse clocks
+    assert not list(manifest.parent.glob(".*.part"))  # swapped in whole
     with trained_store.session() as s:
         second = resolver.learned(s).models
     assert second is not first and second.manifest["trained_at"] != before
@@ -116,13 +191,15 @@ def test_retraining_reaches_a_running_app_without_restart(learned_client, traine
 
 @pytest.mark.slow
 def test_evaluate_command_on_complete_journey(tmp_path):
-    """The evaluation command end to end on a slice of the real data."""
+    """The evaluation command end to end on a slice of the real data, through `dash
+    evaluate` (the same command as ``python -m recommender.evaluate``)."""
     out = tmp_path / "eval.json"
     subprocess.run(
         [
             sys.executable,
             "-m",
-            "recommender.evaluate",
+            "shop.cli",
+            "evaluate",
             "--households",
             "150",
             "--epochs",
@@ -140,12 +217,26 @@ def test_evaluate_command_on_complete_journey(tmp_path):
         timeout=900,
     )
     report = json.loads(out.read_text())
-    for table in ("brand_resolution", "cold_pairs"):
-        assert report[table]["pairs"] > 0
-        for method in ("hybrid ranker (ours)", "most popular in type"):
+    pair_methods = ["hybrid ranker (ours)", "most popular in type", LATELY, "LightFM alone"]
+    for table, methods in (
+        ("brand_resolution", [*pair_methods, "household most frequent", "household most recent"]),
+        ("cold_pairs", pair_methods),
+    ):
+        assert report[table]["pairs"] > 0 and 0 < report[table]["candidate_coverage"] <= 1
+        for method in methods:
             assert 0 <= report[table][method]["top1"] <= report[table][method]["top3"] <= 1
-    for method in ("hybrid ranker (ours)", "TIFU-KNN", "implicit ALS", "popularity"):
-        assert 0 < report["next_basket"][method]["recall"] <= 1
+    for method in (
+        "hybrid ranker (ours)",
+        "popularity",
+        "personal frequency",
+        "recency-decayed frequency",
+        "TIFU-KNN",
+        "implicit ALS",
+        "LightFM alone",
+    ):
+        row = report["next_basket"][method]
+        assert 0 < row["recall"] <= 1 and 0 < row["ndcg"] <= 1
+        assert 0 <= row["recall_repeat"] <= 1 and 0 <= row["recall_new"] <= 1
     assert report["cold_start_households"]["popularity"]["households"] > 0
     # the second fold adds its own held-out households to the first's
     first = report["cold_start_households"]["popularity"]["households"]
@@ -170,6 +261,7 @@ def test_evaluate_command_on_complete_journey(tmp_path):
     for table, against in (
         ("brand_resolution", "household most frequent"),
         ("cold_pairs", "most popular in type"),
+        ("cold_pairs_lately", LATELY),
         ("next_basket", "TIFU-KNN"),
         ("cold_start_households", "popularity"),
     ):
@@ -178,11 +270,15 @@ def test_evaluate_command_on_complete_journey(tmp_path):
         low, high = interval["difference_95"]
         assert low <= interval["difference"] <= high
         metric = interval["metric"]
-        assert interval["theirs"] == report[table][against][metric]
-        assert interval["ours"] == report[table][interval["method"]][metric]
+        rows = report[table.removesuffix("_lately")]
+        assert interval["theirs"] == rows[against][metric]
+        assert interval["ours"] == rows[interval["method"]][metric]
     assert {p.name for p in (tmp_path / "plots").iterdir()} >= {
         "brand_resolution.png",
+        "cold_pairs.png",
         "next_basket.png",
+        "cold_start_households.png",
+        "cold_start_households_all_folds.png",
         "new_households_as_they_shop_by_week.png",
     }
 
