@@ -13,7 +13,7 @@ no pickle, and loading needs no LightFM at all (a score is a dot product plus tw
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -248,12 +248,22 @@ class HybridTrainer:
             random_state=s.random_state,
         )
 
-    def fit(self, purchases: pd.DataFrame, epochs: int | None = None, *, progress: bool = True):
+    def fit(
+        self,
+        purchases: pd.DataFrame,
+        epochs: int | None = None,
+        *,
+        progress: bool = True,
+        on_epoch: Callable[[], None] | None = None,
+    ):
         """Train on ``purchases`` (every household in them must have been given as a buyer)
-        for ``epochs`` (the settings' by default) from wherever the model is now."""
+        for ``epochs`` (the settings' by default) from wherever the model is now. ``progress``
+        shows a tqdm bar; ``on_epoch`` is called after each epoch instead, for a display that
+        runs elsewhere (`dash train` fits in a thread of its own)."""
         interactions, weights = self.interactions(purchases)
         epochs = self.settings.epochs if epochs is None else epochs
-        for _ in tqdm(range(epochs), desc="LightFM epochs", disable=not progress):
+        bar = progress and on_epoch is None
+        for _ in tqdm(range(epochs), desc="LightFM epochs", disable=not bar):
             self.model.fit_partial(
                 interactions,
                 user_features=self.user_matrix,
@@ -261,6 +271,8 @@ class HybridTrainer:
                 sample_weight=weights,
                 num_threads=self.settings.threads,
             )
+            if on_epoch is not None:
+                on_epoch()
         return _export(self.model, self.dataset, self.user_matrix, self.item_matrix)
 
     def interactions(self, purchases: pd.DataFrame) -> tuple[sp.coo_matrix, sp.coo_matrix]:
@@ -284,9 +296,17 @@ class HybridTrainer:
             sp.coo_matrix((weights, (rows, cols)), shape=shape),
         )
 
-    def refresh(self, purchases: pd.DataFrame, *, progress: bool = True) -> HybridModel:
+    def refresh(
+        self,
+        purchases: pd.DataFrame,
+        *,
+        progress: bool = True,
+        on_epoch: Callable[[], None] | None = None,
+    ) -> HybridModel:
         """Continue on (more) history for ``settings.refresh_epochs``."""
-        return self.fit(purchases, self.settings.refresh_epochs, progress=progress)
+        return self.fit(
+            purchases, self.settings.refresh_epochs, progress=progress, on_epoch=on_epoch
+        )
 
 
 def _export(model, dataset, user_matrix: sp.csr_matrix, item_matrix: sp.csr_matrix) -> HybridModel:

@@ -247,9 +247,9 @@ def train_models(
     )
     lightfm_seconds: dict[str, float] = {}
 
-    def timed(name: str, fit, purchases: pd.DataFrame) -> HybridModel:
+    def timed(name: str, fit, purchases: pd.DataFrame, epoch_done) -> HybridModel:
         began = time.perf_counter()
-        model = fit(purchases, progress=False)  # a bar from this thread would garble the log
+        model = fit(purchases, progress=False, on_epoch=epoch_done)  # the bar of `display`
         lightfm_seconds[name] = round(time.perf_counter() - began, 1)
         return model
 
@@ -260,15 +260,23 @@ def train_models(
     # thread computes the live tables and, once the first LightFM model is there, the cold-pair
     # frame. Each runs on one core (``TrainSettings``); in sequence all this took 174 s.
     hybrid_fit = None
+    h = settings.hybrid
+    epochs = h.epochs + (0 if early.empty else h.refresh_epochs)
     with (
+        step.display(),
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="lightfm") as lightfm,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="brand") as beside,
     ):
+        epoch_done = step.bar("LightFM epochs (in a thread beside the steps)", epochs)
         if early.empty:
-            live = lightfm.submit(timed, "all history", trainer.fit, lines)
+            live = lightfm.submit(timed, "all history", trainer.fit, lines, epoch_done)
         else:
-            first = lightfm.submit(timed, "before the ranker window", trainer.fit, early)
-            live = lightfm.submit(timed, "continued on all history", trainer.refresh, lines)
+            first = lightfm.submit(
+                timed, "before the ranker window", trainer.fit, early, epoch_done
+            )
+            live = lightfm.submit(
+                timed, "continued on all history", trainer.refresh, lines, epoch_done
+            )
             warm, last = step(
                 "brand frames (LightFM fitting alongside)",
                 lambda: brand_frame(data, fit_point, now, prices, sales=sales),
