@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from recommender.metrics import hit_at_k
+from recommender.metrics import hit_at_k, paired_bootstrap
 from recommender.ranker import top_k
 
 OURS = "hybrid ranker (ours)"
@@ -154,3 +154,17 @@ def _item_weights(baskets) -> dict[int, float]:
         for item in basket:
             weight[item] = weight.get(item, 0.0) + 1.0 / len(basket)
     return weight
+
+
+def top1_interval(hits: dict, against: str, seed: int, ours: str = OURS) -> dict:
+    """``interval`` of the top-1 hits of a pair table (``pair_hits``)."""
+    return interval({name: h[1] for name, h in hits.items()}, ours, against, "top1", seed)
+
+
+def interval(values: dict, ours: str, against: str, metric: str, seed: int) -> dict:
+    """``ours`` against ``against`` (the best baseline, or popularity where the target is set
+    against it) on the same units, with 95% bootstrap intervals; {} if either is missing."""
+    if ours not in values or against not in values:
+        return {}
+    found = paired_bootstrap(values[ours], values[against], seed=seed)
+    return {"method": ours, "against": against, "metric": metric, **found}

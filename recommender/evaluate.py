@@ -39,14 +39,15 @@ from recommender.eval_tables import (
     NEW_HOUSEHOLDS,
     OURS,
     frequency_key,
+    interval,
     pair_hits,
     pair_table,
     popular_in_type,
     recently_popular_in_type,
+    top1_interval,
 )
 from recommender.history import build_history
 from recommender.hybrid import HybridSettings, HybridTrainer
-from recommender.metrics import paired_bootstrap
 from recommender.neighbours import Neighbours
 from recommender.newcomers import OURS_NEWCOMERS, newcomer_recs, newcomer_table
 from recommender.plots import write_report
@@ -185,15 +186,11 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
     )
     brand, cold = pair_table(ev_warm, warm_hits), pair_table(ev_cold, cold_hits)
     intervals = {
-        "brand_resolution": _top1_interval(warm_hits, "household most frequent", options.seed),
-        "cold_pairs": _top1_interval(cold_hits, "most popular in type", options.seed),
-        "cold_pairs_lately": _top1_interval(cold_hits, LATELY, options.seed),
-        "cold_pairs_frozen": _interval(
-            {name: h[1] for name, h in cold_hits.items()},
-            FROZEN,
-            "most popular in type",
-            "top1",
-            options.seed,
+        "brand_resolution": top1_interval(warm_hits, "household most frequent", options.seed),
+        "cold_pairs": top1_interval(cold_hits, "most popular in type", options.seed),
+        "cold_pairs_lately": top1_interval(cold_hits, LATELY, options.seed),
+        "cold_pairs_frozen": top1_interval(
+            cold_hits, "most popular in type", options.seed, ours=FROZEN
         ),
     }
 
@@ -211,7 +208,7 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
             warm, basket_model, hist_eval, hybrid_eval, cutoff, test, options.k
         ),
     )
-    intervals["next_basket"] = _interval(basket_recalls, OURS, "TIFU-KNN", "recall", options.seed)
+    intervals["next_basket"] = interval(basket_recalls, OURS, "TIFU-KNN", "recall", options.seed)
     household_model = step(
         "new-household ranker",
         lambda: fit_household_ranker(
@@ -281,28 +278,15 @@ def _household_tables(
             continue
         table, recalls = cold_start_table([f.first_basket for f in part], options.k, composition)
         tables[f"cold_start_households{suffix}"] = table
-        intervals[f"cold_start_households{suffix}"] = _interval(
+        intervals[f"cold_start_households{suffix}"] = interval(
             recalls, NEW_HOUSEHOLDS, "popularity", "recall", options.seed
         )
         shopping = newcomer_table([f.newcomers for f in part], options.k, seed=options.seed)
-        for method, interval in shopping.pop("intervals", {}).items():
+        for method, found in shopping.pop("intervals", {}).items():
             name = "as_they_shop" if method == OURS_NEWCOMERS else "demographics_only"
-            intervals[f"new_households_{name}{suffix}"] = interval
+            intervals[f"new_households_{name}{suffix}"] = found
         tables[f"new_households_as_they_shop{suffix}"] = shopping
     return tables
-
-
-def _top1_interval(hits: dict, against: str, seed: int) -> dict:
-    return _interval({name: h[1] for name, h in hits.items()}, OURS, against, "top1", seed)
-
-
-def _interval(values: dict, ours: str, against: str, metric: str, seed: int) -> dict:
-    """``ours`` against ``against`` (the best baseline, or popularity where the target is set
-    against it) on the same units, with 95% bootstrap intervals; {} if either is missing."""
-    if ours not in values or against not in values:
-        return {}
-    interval = paired_bootstrap(values[ours], values[against], seed=seed)
-    return {"method": ours, "against": against, "metric": metric, **interval}
 
 
 def run_sections(data: RetailData, options: Options, sections: list[str], console: Console) -> dict:

@@ -1,5 +1,6 @@
 """The dash command line, run in-process with click's runner."""
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -73,3 +74,21 @@ def test_evaluate_refuses_bad_options_before_loading_any_data(run, args, message
     result = run("evaluate", *args)
     assert result.exit_code == 2
     assert message in result.output + capsys.readouterr().err
+
+
+def test_an_evaluation_window_needs_history_before_it_and_purchases_in_it():
+    from recommender.data import window_problem
+    from recommender.training import TRAIN_WINDOW
+
+    times = pd.Series(pd.date_range("2017-01-01", "2017-12-31 18:00", freq="6h"))
+    assert window_problem(times, pd.Timestamp("2017-11-01"), None, TRAIN_WINDOW) is None
+    early = window_problem(times, pd.Timestamp("2017-02-01"), None, TRAIN_WINDOW)
+    assert "too little history" in early and "use 2017-03-27 or later" in early
+    assert window_problem(times, pd.Timestamp("2017-03-27"), None, TRAIN_WINDOW) is None
+    late = window_problem(times, pd.Timestamp("2018-02-01"), None, TRAIN_WINDOW)
+    assert "no purchases between" in late and "data ends 2017-12-31" in late
+    gap = times[(times < "2017-11-01") | (times >= "2017-12-01")]
+    empty = window_problem(
+        gap, pd.Timestamp("2017-11-01"), pd.Timestamp("2017-12-01"), TRAIN_WINDOW
+    )
+    assert "no purchases between --cutoff 2017-11-01 and 2017-12-01" in empty

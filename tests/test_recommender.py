@@ -227,48 +227,6 @@ def test_brand_ranker_learns_loyalty(data, objective, library, tmp_path):
     assert np.array_equal(loaded.chances(one), chances)
 
 
-def test_lightgbm_rankers_save_as_text_and_score_the_same_after_early_stopping(tmp_path):
-    """The early-stopped binary trees keep their best round through the text model."""
-    rng = np.random.default_rng(5)
-    n = 20_000
-    frame = pd.DataFrame({"qid": np.arange(n) // 5, "x": rng.random(n), "y": rng.random(n)})
-    frame["label"] = (rng.random(n) < 0.4 * frame["x"]).astype(float)
-    ranker = fit_ranker(frame, ["x", "y"], RankerSettings(library="lightgbm", min_leaf=5))
-    assert 0 < ranker.model.best_iteration_ < 200
-    path = ranker.save(tmp_path / "cold")
-    assert json.loads(path.read_text())["format"] == "lightgbm-text"
-    loaded = Ranker.load(tmp_path / "cold")
-    assert np.array_equal(loaded.score(frame), ranker.score(frame))
-    assert Ranker.load(tmp_path / "missing") is None
-    (tmp_path / "bad.json").write_text("{}")
-    with pytest.raises(ValueError, match="not a saved ranker"):
-        Ranker.load(tmp_path / "bad")
-
-
-def test_ranker_refuses_an_unknown_objective_or_library(data):
-    frame = pd.DataFrame({"qid": [0, 0], "x": [0.0, 1.0], "label": [0.0, 1.0]})
-    with pytest.raises(ValueError, match="objective"):
-        fit_ranker(frame, ["x"], RankerSettings(objective="pointwise"))
-    with pytest.raises(ValueError, match="library"):
-        fit_ranker(frame, ["x"], RankerSettings(library="xgboost"))
-
-
-def test_lightgbm_binary_trees_stop_early_on_noise_past_scikit_learns_threshold():
-    """Past 10,000 rows a tenth is held out and fitting stops once its loss stops improving,
-    as scikit-learn's trees do: on pure noise after a few rounds, not all 200."""
-    rng = np.random.default_rng(3)
-    n = 20_000
-    frame = pd.DataFrame({"qid": np.arange(n) // 5, "x": rng.random(n), "y": rng.random(n)})
-    frame["label"] = (rng.random(n) < 0.2).astype(float)
-    noise = fit_ranker(frame, ["x", "y"], RankerSettings(library="lightgbm", min_leaf=5))
-    assert noise.model.best_iteration_ < 50
-    frame["label"] = (rng.random(n) < 0.4 * frame["x"]).astype(float)  # x matters
-    signal = fit_ranker(frame, ["x", "y"], RankerSettings(library="lightgbm", min_leaf=5))
-    assert signal.model.best_iteration_ > noise.model.best_iteration_
-    scores = signal.score(frame)
-    assert np.corrcoef(scores, frame["x"])[0, 1] > 0.8
-
-
 def test_train_models_writes_a_loadable_directory(trained):
     directory, summary = trained
     assert {"brand", "cold"} <= set(summary["rankers"])
@@ -453,47 +411,3 @@ def test_a_week_the_calendar_skips_is_not_last_weeks_promotion(data):
     )
     f = features(hist, query, None, data.households, promotions)
     assert f.sort_values("qid")["mailer"].tolist() == [0.0, 1.0, 1.0, 0.0, 0.0]
-
-
-def test_an_evaluation_window_needs_history_before_it_and_purchases_in_it():
-    from recommender.data import window_problem
-    from recommender.training import TRAIN_WINDOW
-
-    times = pd.Series(pd.date_range("2017-01-01", "2017-12-31 18:00", freq="6h"))
-    assert window_problem(times, pd.Timestamp("2017-11-01"), None, TRAIN_WINDOW) is None
-    early = window_problem(times, pd.Timestamp("2017-02-01"), None, TRAIN_WINDOW)
-    assert "too little history" in early and "use 2017-03-27 or later" in early
-    assert window_problem(times, pd.Timestamp("2017-03-27"), None, TRAIN_WINDOW) is None
-    late = window_problem(times, pd.Timestamp("2018-02-01"), None, TRAIN_WINDOW)
-    assert "no purchases between" in late and "data ends 2017-12-31" in late
-    gap = times[(times < "2017-11-01") | (times >= "2017-12-01")]
-    empty = window_problem(
-        gap, pd.Timestamp("2017-11-01"), pd.Timestamp("2017-12-01"), TRAIN_WINDOW
-    )
-    assert "no purchases between --cutoff 2017-11-01 and 2017-12-01" in empty
-
-
-def test_steps_show_a_bar_that_another_thread_advances_beside_the_steps():
-    """`dash train`'s display: LightFM's epochs as a bar, advanced from its thread, while the
-    steps of this thread run as spinner tasks of the same live display (rich allows one)."""
-    import io
-    import threading
-
-    from rich.console import Console
-
-    from recommender.steps import Steps
-
-    console = Console(file=io.StringIO(), force_terminal=True, width=120, record=True)
-    steps = Steps(console)
-    with steps.display():
-        tick = steps.bar("LightFM epochs", 5)
-        worker = threading.Thread(target=lambda: [tick() for _ in range(5)])
-        worker.start()
-        assert steps("frames", lambda: 41) + 1 == 42
-        worker.join()
-    text = console.export_text()
-    assert "LightFM epochs" in text and "5/5" in text and "frames:" in text
-    assert set(steps.seconds) == {"frames"}
-    quiet = Steps(Console(file=io.StringIO(), quiet=True))
-    quiet.bar("nothing shown", 3)()  # outside a display: a no-op
-    assert quiet("alone", lambda: 7) == 7
