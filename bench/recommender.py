@@ -10,6 +10,7 @@ from rich.console import Console
 from recommender.data import from_completejourney
 from recommender.eval_tables import FROZEN, OURS
 from recommender.evaluate import SECTIONS, Options, run_sections
+from recommender.offers_eval import NO_CALENDAR
 from recommender.plots import write_report
 from shop.config import PROJECT_ROOT
 
@@ -55,6 +56,9 @@ def headline(report: dict) -> dict:
         out["offer_hit_rate_vs_popularity"] = offers["offer engine (ours, free)"].get(
             "ratio_to_popularity"
         )
+        blind = offers.get(NO_CALENDAR)  # the even comparison: no baseline reads the calendar
+        if blind:
+            out["offer_hit_rate_vs_popularity_without_calendar"] = blind["ratio_to_popularity"]
     out["seconds"] = {k: round(sum(v.values()), 1) for k, v in report.get("seconds", {}).items()}
     return out
 

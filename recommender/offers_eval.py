@@ -46,11 +46,15 @@ DEFINITIONS = {
     "lapsed favourites": "products bought in most baskets before, not in the last 8 weeks",
     "promotions": "the store's display and mailer calendar for the offer weeks (the week of the "
     "cutoff and the next three, any store) is a feature of our rankers: displays and mailers "
-    "are planned ahead, so the store knows them when it chooses offers; no baseline uses it",
+    "are planned ahead, so the store knows them when it chooses offers; no baseline uses it, and "
+    "the engine is also reported without it",
     "training": "rankers learn from the three 4-week windows before the cutoff (history before "
     "each window, labels in it: the last ends at the cutoff); the LightFM scores they learn from "
     "come from a fit before the first window, the test candidates' from a fit before the cutoff",
 }
+
+
+NO_CALENDAR = "offer engine (ours, free), without the promotion calendar"
 
 
 def _hits(picks: pd.DataFrame, truth: pd.DataFrame, households: pd.Index) -> dict:
@@ -137,20 +141,22 @@ def evaluate_offers(
 
     earliest = cutoff - WINDOWS * offers.HORIZON
     hybrid_fit = step("LightFM (training points)", lambda: lfm(earliest))
-    model = step(
-        "offer rankers (candidates and fit)",
-        lambda: offers.train_offer_model(
+
+    def train(promotions: pd.DataFrame | None) -> offers.OfferModel:
+        model = offers.train_offer_model(
             p[p["ts"] < cutoff],
             items,
             demo,
             earliest,
             hybrid_fit,
             windows=WINDOWS,
-            promotions=data.promotions,
-        ),
-    )
-    if model is None:
-        raise ValueError("too little history before the cutoff to train the offer rankers")
+            promotions=promotions,
+        )
+        if model is None:
+            raise ValueError("too little history before the cutoff to train the offer rankers")
+        return model
+
+    model = step("offer rankers (candidates and fit)", lambda: train(data.promotions))
     hybrid_eval = step("LightFM (cutoff)", lambda: lfm(cutoff))
     truth = offers.bought_after(p, cutoff)
     sig = step(
@@ -185,6 +191,16 @@ def evaluate_offers(
     }
     if lightfm:
         discovery_picks["LightFM hybrid alone"] = _top_by(new_frame, "lfm")
+    if data.promotions is not None:
+        # The even comparison: no baseline reads the promotion calendar, so the engine also
+        # runs without it (trained and choosing with no calendar at all).
+        blind = step("offer rankers without the calendar", lambda: train(None))
+        blind_sig = step(
+            "signals and candidates without the calendar",
+            lambda: offers.signals(p, items, demo, cutoff, hybrid_eval, promotions=None),
+        )
+        blind_frame = offers.offer_features(blind_sig, offers.candidates(blind_sig, evaluated))
+        picks[NO_CALENDAR] = offers.choose(blind_frame, blind, N_OFFERS, 0)
 
     def table(chosen: dict, base: str) -> dict:
         out = {name: _hits(f, truth, evaluated) for name, f in chosen.items()}

@@ -23,6 +23,7 @@ def test_headline_figures_from_the_committed_report():
         low, high = figures[f"{key}_95"]
         assert low < figures[key] < high, key
     assert 0.5 < figures["timing_auc14"] < 1 and figures["timing_mae_days"] > 0
+    assert 1 < figures["offer_hit_rate_vs_popularity_without_calendar"] < 3
     assert set(figures["seconds"]) == {"recommender", "timing", "offers"}
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from recommender.eval_tables import LATELY
 from recommender.live import LiveModels
+from recommender.offers_eval import NO_CALENDAR
 from recommender.resolver import REASON_SEGMENT
 from shop.models import Household, Preference, Product
 from shop.recommend_data import store_data, train_from_store
@@ -273,6 +274,11 @@ def test_evaluate_command_on_complete_journey(tmp_path):
         rows = report[table.removesuffix("_lately")]
         assert interval["theirs"] == rows[against][metric]
         assert interval["ours"] == rows[interval["method"]][metric]
+    # the other sections of the same run, the offers with their even row
+    assert report["repurchase_timing"]["methods"]["timing model (ours)"]["auc_14"] > 0.5
+    offer_rows = report["offers"]["methods"]
+    for method in ("popularity", "offer engine (ours, free)", NO_CALENDAR):
+        assert 0 < offer_rows[method]["hit_rate"] <= 1
     assert {p.name for p in (tmp_path / "plots").iterdir()} >= {
         "brand_resolution.png",
         "cold_pairs.png",
