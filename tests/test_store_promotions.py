@@ -1,4 +1,5 @@
-"""Each store's promotion calendar: lookups against a plain scan of the rows."""
+"""Promotion calendars: each store's lookups against a plain scan of the rows, and the
+shop's own offers reaching the rankers as this week's mailer or price."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recommender.history import build_history
+from recommender.pairs import features
 from recommender.store_promotions import StorePromotions, main_stores
+from tests.test_recommender import DAYS, START, synthetic
 
 MONDAY = pd.Timestamp("2024-03-04")
 WEEK = pd.Timedelta(days=7)
@@ -108,3 +112,55 @@ def test_complete_journeys_week_numbers_become_the_weeks_first_day():
     assert mailer == pytest.approx([1.0, 0.0, np.nan], nan_ok=True)
     assert _cj_store_promotions(raw.drop(columns="store_id"), _cj_week_starts(tx)) is None
     assert _cj_store_promotions(raw[raw["week"] == 9], _cj_week_starts(tx)) is None
+
+
+@pytest.fixture(scope="module")
+def data():
+    return synthetic()
+
+
+def test_current_offers_reach_the_rankers_as_this_weeks_promotion(data):
+    from recommender.live import _offer_frames
+
+    now = START + pd.Timedelta(days=DAYS)
+    hist = build_history(data.purchases, data.products, now)
+    promotions, prices = _offer_frames({2: 0.2}, {2}, now)
+    query = pd.DataFrame(
+        {"qid": [0, 0], "household": 1, "type": "KETCHUP", "qtime": now, "product": [1, 2]}
+    )
+    f = features(hist, query, None, data.households, promotions, prices).set_index("product")
+    assert f.loc[2, "mailer"] == 1.0 and f.loc[2, "week_discount"] == pytest.approx(0.2)
+    # one shop, one calendar: it is the household's own store's
+    assert f.loc[2, "store_mailer"] == 1.0 and f.loc[1, "store_mailer"] == 0.0
+    assert f.loc[1, "mailer"] == 0.0 and np.isnan(f.loc[1, "week_discount"])
+
+
+def test_a_personal_offer_is_this_weeks_price_not_the_stores_mailer(data):
+    """Only offers to everyone are the store's promotion, as in training
+    (``shop.recommend_data.promotions_frame``); a household's own is its price."""
+    from recommender.live import _offer_frames
+
+    now = START + pd.Timedelta(days=DAYS)
+    hist = build_history(data.purchases, data.products, now)
+    promotions, prices = _offer_frames({2: 0.3}, set(), now)
+    query = pd.DataFrame(
+        {"qid": [0, 0], "household": 1, "type": "KETCHUP", "qtime": now, "product": [1, 2]}
+    )
+    f = features(hist, query, None, data.households, promotions, prices).set_index("product")
+    assert f.loc[2, "mailer"] == 0.0 and f.loc[2, "week_discount"] == pytest.approx(0.3)
+
+
+def test_a_week_the_calendar_skips_is_not_last_weeks_promotion(data):
+    """A store promotes in some weeks only: a question two weeks after its last promotion
+    must not read that week's mailer."""
+    week = pd.Timestamp("2017-03-06")  # a Monday
+    promotions = pd.DataFrame({"product": [2], "week": [week], "display": False, "mailer": True})
+    hist = build_history(data.purchases, data.products, week + pd.Timedelta(days=20))
+    rows = []
+    for qid, days in enumerate((-1, 0, 6.9, 7, 20)):
+        rows.append((qid, week + pd.Timedelta(days=days)))
+    query = pd.DataFrame(rows, columns=["qid", "qtime"]).assign(
+        household=1, type="KETCHUP", product=2
+    )
+    f = features(hist, query, None, data.households, promotions)
+    assert f.sort_values("qid")["mailer"].tolist() == [0.0, 1.0, 1.0, 0.0, 0.0]
