@@ -14,7 +14,7 @@ from recommender.ranker import top_k
 
 OURS = "hybrid ranker (ours)"
 FROZEN = "hybrid ranker, frozen at the cutoff"  # ours, knowing only what the baselines know
-LATELY = "most popular in type, last 28 days"  # as much as our recent-sales features know
+LATELY = "most popular in type, last 28 days"  # RecentSales.top_at: what our features know
 NEW_HOUSEHOLDS = "learned ranker (demographics, LightFM)"  # ours, for new households
 
 
@@ -26,46 +26,6 @@ def popular_in_type(hist, queries: pd.DataFrame, k: int = 3) -> dict[int, list[i
     best = pop.sort_values(["all", "product"], ascending=[False, True]).groupby("type").head(k)
     tops = best.groupby("type")["product"].apply(list).to_dict()
     return {int(q): tops.get(t, []) for q, t in zip(queries["qid"], queries["type"], strict=True)}
-
-
-def recently_popular_in_type(
-    lines: pd.DataFrame, queries: pd.DataFrame, k: int = 3, days: int = 28
-) -> dict[int, list[int]]:
-    """The type's ``k`` products in the most baskets in the ``days`` before each query, counted
-    strictly before it (``lines``: one row per basket holding a product, with ``product``,
-    ``type`` and ``ts``, as in ``RecentSales.lines``). It reads what our rankers' recent-sales
-    features read, other households' purchases after the cutoff included, so it is the
-    popularity that knows as much as they do; ties go to the lower product id."""
-    span = np.timedelta64(days, "D")
-    times_all = queries["qtime"].to_numpy()
-    out: dict[int, list[int]] = {int(q): [] for q in queries["qid"]}
-    if not len(queries):
-        return out
-    near = lines[
-        (lines["ts"].to_numpy() >= times_all.min() - span)
-        & (lines["ts"].to_numpy() < times_all.max())
-        & lines["type"].isin(queries["type"].unique()).to_numpy()
-    ]
-    by_type = {t: g for t, g in near.groupby("type")}
-    for t, q in queries.groupby("type"):
-        got = by_type.get(t)
-        if got is None:
-            continue
-        times = q["qtime"].to_numpy()
-        products, which = np.unique(got["product"].to_numpy(), return_inverse=True)
-        by = np.lexsort((got["ts"].to_numpy(), which))
-        ts = got["ts"].to_numpy()[by]
-        bounds = np.searchsorted(which[by], np.arange(len(products) + 1))
-        counts = np.empty((len(times), len(products)), dtype=np.int64)
-        for j in range(len(products)):
-            sold = ts[bounds[j] : bounds[j + 1]]
-            counts[:, j] = np.searchsorted(sold, times, "left") - np.searchsorted(
-                sold, times - span, "left"
-            )
-        order = np.argsort(-counts, axis=1, kind="stable")[:, :k]
-        for qid, row, top in zip(q["qid"].to_numpy(), counts, order, strict=True):
-            out[int(qid)] = [int(products[j]) for j in top if row[j] > 0]
-    return out
 
 
 def frequency_key(frame: pd.DataFrame) -> np.ndarray:

@@ -43,7 +43,6 @@ from recommender.eval_tables import (
     pair_hits,
     pair_table,
     popular_in_type,
-    recently_popular_in_type,
     top1_interval,
 )
 from recommender.history import build_history
@@ -166,7 +165,7 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
             OURS: warm_ranker.score(ev_warm[1]),
             FROZEN: top_k(fz_warm[1], warm_ranker.score(fz_warm[1]), "qid", 3),
             "most popular in type": popular_in_type(hist_eval, ev_warm[0]),
-            LATELY: recently_popular_in_type(sales.lines, ev_warm[0]),
+            LATELY: sales.top_at(ev_warm[0], 3),
             "household most frequent": frequency_key(ev_warm[1]),
             "household most recent": -ev_warm[1]["own_age"].to_numpy()
             + 1e-3 * ev_warm[1]["share_all"],
@@ -180,7 +179,7 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
             OURS: cold_ranker.score(ev_cold[1]),
             FROZEN: top_k(fz_cold[1], cold_ranker.score(fz_cold[1]), "qid", 3),
             "most popular in type": popular_in_type(hist_eval, ev_cold[0]),
-            LATELY: recently_popular_in_type(sales.lines, ev_cold[0]),
+            LATELY: sales.top_at(ev_cold[0], 3),
             "LightFM alone": "lfm_score",
         },
     )

@@ -77,6 +77,33 @@ class RecentSales:
             return pd.DataFrame(columns=["qid", "product"])
         return pd.concat(out, ignore_index=True)
 
+    def top_at(
+        self, queries: pd.DataFrame, n: int, days: int = WINDOWS_DAYS[-1]
+    ) -> dict[int, list[int]]:
+        """The ``n`` best sellers of each query's type in the ``days`` before its own moment
+        (``qid``, ``type``, ``qtime``), counted as ``features`` counts them; ties go to the
+        lower product id. The popularity that knows what the rankers' features know."""
+        out: dict[int, list[int]] = {int(q): [] for q in queries["qid"]}
+        if queries.empty:
+            return out
+        ts = self.lines["ts"]
+        near = self.lines[
+            (ts >= queries["qtime"].min() - pd.Timedelta(days=days)) & (ts < queries["qtime"].max())
+        ]
+        sold = near.groupby("type")["product"].unique()
+        for kind, q in queries.groupby("type"):
+            if kind not in sold.index:
+                continue
+            products = np.sort(sold[kind]).astype(np.int64)
+            seconds = _seconds(q["qtime"], self.start)
+            counts = _count(
+                self.products, np.tile(products, len(q)), np.repeat(seconds, len(products)), days
+            ).reshape(len(q), len(products))
+            order = np.argsort(-counts, axis=1, kind="stable")[:, :n]
+            for qid, row, top in zip(q["qid"].to_numpy(), counts, order, strict=True):
+                out[int(qid)] = [int(products[j]) for j in top if row[j] > 0]
+        return out
+
     def features(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         """For rows with ``product``, ``type`` and ``qtime``: per window, the product's share of
         its type's baskets (NaN when the type sold nothing) and log1p of its own basket count."""
@@ -103,6 +130,33 @@ class FrozenSales:
 
     def best_sellers(self, queries: pd.DataFrame, n: int) -> pd.DataFrame:
         return self.sales.best_sellers(queries.assign(qtime=self._clip(queries)), n)
+
+    def top_at(
+        self, queries: pd.DataFrame, n: int, days: int = WINDOWS_DAYS[-1]
+    ) -> dict[int, list[int]]:
+        """The ``n`` best sellers of each query's type in the ``days`` before its own moment
+        (``qid``, ``type``, ``qtime``), counted as ``features`` counts them; ties go to the
+        lower product id. The popularity that knows what the rankers' features know."""
+        out: dict[int, list[int]] = {int(q): [] for q in queries["qid"]}
+        if queries.empty:
+            return out
+        ts = self.lines["ts"]
+        near = self.lines[
+            (ts >= queries["qtime"].min() - pd.Timedelta(days=days)) & (ts < queries["qtime"].max())
+        ]
+        sold = near.groupby("type")["product"].unique()
+        for kind, q in queries.groupby("type"):
+            if kind not in sold.index:
+                continue
+            products = np.sort(sold[kind]).astype(np.int64)
+            seconds = _seconds(q["qtime"], self.start)
+            counts = _count(
+                self.products, np.tile(products, len(q)), np.repeat(seconds, len(products)), days
+            ).reshape(len(q), len(products))
+            order = np.argsort(-counts, axis=1, kind="stable")[:, :n]
+            for qid, row, top in zip(q["qid"].to_numpy(), counts, order, strict=True):
+                out[int(qid)] = [int(products[j]) for j in top if row[j] > 0]
+        return out
 
     def features(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         return self.sales.features(frame.assign(qtime=self._clip(frame)))

@@ -276,18 +276,21 @@ def test_recent_popularity_matches_reference(sales, queries, k, days):
     a product's type is fixed by its id (even ids type a, odd b) as in a catalog."""
     import pandas as pd
 
-    from recommender.eval_tables import recently_popular_in_type
+    from recommender.sales import RecentSales
 
     start = pd.Timestamp("2017-01-01")
     lines = pd.DataFrame(
         [(p, "ab"[p % 2], start + pd.Timedelta(hours=h)) for p, _, h in sales],
         columns=["product", "type", "ts"],
     )
+    lines["ts"] = pd.to_datetime(lines["ts"])  # a datetime column even with no sales
+    catalog = pd.DataFrame({"type": ["ab"[p % 2] for p in range(6)]}, index=range(6))
+    recent = RecentSales.from_purchases(lines.assign(basket=range(len(lines))), catalog)
     qs = pd.DataFrame(
         [(i, t, start + pd.Timedelta(hours=h)) for i, (t, h) in enumerate(queries)],
         columns=["qid", "type", "qtime"],
     )
-    got = recently_popular_in_type(lines, qs, k=k, days=days // 10 + 1)
+    got = recent.top_at(qs, k, days=days // 10 + 1)
     span = pd.Timedelta(days=days // 10 + 1)
     for qid, kind, when in qs.itertuples(index=False):
         counts: dict[int, int] = {}
