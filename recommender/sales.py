@@ -134,29 +134,8 @@ class FrozenSales:
     def top_at(
         self, queries: pd.DataFrame, n: int, days: int = WINDOWS_DAYS[-1]
     ) -> dict[int, list[int]]:
-        """The ``n`` best sellers of each query's type in the ``days`` before its own moment
-        (``qid``, ``type``, ``qtime``), counted as ``features`` counts them; ties go to the
-        lower product id. The popularity that knows what the rankers' features know."""
-        out: dict[int, list[int]] = {int(q): [] for q in queries["qid"]}
-        if queries.empty:
-            return out
-        ts = self.lines["ts"]
-        near = self.lines[
-            (ts >= queries["qtime"].min() - pd.Timedelta(days=days)) & (ts < queries["qtime"].max())
-        ]
-        sold = near.groupby("type")["product"].unique()
-        for kind, q in queries.groupby("type"):
-            if kind not in sold.index:
-                continue
-            products = np.sort(sold[kind]).astype(np.int64)
-            seconds = _seconds(q["qtime"], self.start)
-            counts = _count(
-                self.products, np.tile(products, len(q)), np.repeat(seconds, len(products)), days
-            ).reshape(len(q), len(products))
-            order = np.argsort(-counts, axis=1, kind="stable")[:, :n]
-            for qid, row, top in zip(q["qid"].to_numpy(), counts, order, strict=True):
-                out[int(qid)] = [int(products[j]) for j in top if row[j] > 0]
-        return out
+        """``RecentSales.top_at`` with every query asked at the freezing moment at the latest."""
+        return self.sales.top_at(queries.assign(qtime=self._clip(queries)), n, days)
 
     def features(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         return self.sales.features(frame.assign(qtime=self._clip(frame)))

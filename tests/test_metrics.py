@@ -273,10 +273,11 @@ QUERIES = st.lists(st.tuples(st.sampled_from("abc"), st.integers(0, 70)), min_si
 @given(SALES, QUERIES, st.integers(1, 4), st.integers(1, 30))
 def test_recent_popularity_matches_reference(sales, queries, k, days):
     """Each query's type ranked by baskets in [query - days, query), against a plain count;
-    a product's type is fixed by its id (even ids type a, odd b) as in a catalog."""
+    a product's type is fixed by its id (even ids type a, odd b) as in a catalog. Frozen at a
+    moment, a later query is counted as if asked at that moment."""
     import pandas as pd
 
-    from recommender.sales import RecentSales
+    from recommender.sales import FrozenSales, RecentSales
 
     start = pd.Timestamp("2017-01-01")
     lines = pd.DataFrame(
@@ -290,15 +291,21 @@ def test_recent_popularity_matches_reference(sales, queries, k, days):
         [(i, t, start + pd.Timedelta(hours=h)) for i, (t, h) in enumerate(queries)],
         columns=["qid", "type", "qtime"],
     )
-    got = recent.top_at(qs, k, days=days // 10 + 1)
     span = pd.Timedelta(days=days // 10 + 1)
-    for qid, kind, when in qs.itertuples(index=False):
+    frozen_at = start + pd.Timedelta(hours=30)
+
+    def expected(kind, when):
         counts: dict[int, int] = {}
         for product, typ, ts in lines.itertuples(index=False):
             if typ == kind and when - span <= ts < when:
                 counts[product] = counts.get(product, 0) + 1
-        expected = sorted(counts, key=lambda p: (-counts[p], p))[:k]
-        assert got[qid] == expected
+        return sorted(counts, key=lambda p: (-counts[p], p))[:k]
+
+    got = recent.top_at(qs, k, days=span.days)
+    frozen = FrozenSales(recent, frozen_at).top_at(qs, k, days=span.days)
+    for qid, kind, when in qs.itertuples(index=False):
+        assert got[qid] == expected(kind, when)
+        assert frozen[qid] == expected(kind, min(when, frozen_at))
 
 
 @settings(database=None, deadline=None)
