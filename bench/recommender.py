@@ -8,7 +8,7 @@ import pandas as pd
 from rich.console import Console
 
 from recommender.data import from_completejourney
-from recommender.eval_tables import FROZEN, OURS
+from recommender.eval_tables import FROZEN, LATELY, ON_ANSWERS, OURS
 from recommender.evaluate import SECTIONS, Options, run_sections
 from recommender.offers_eval import NO_CALENDAR
 from recommender.plots import write_report
@@ -47,6 +47,12 @@ def headline(report: dict) -> dict:
         interval = (report.get("intervals") or {}).get(table)
         if interval:
             out[key], out[f"{key}_95"] = interval["ratio"], interval["ratio_95"]
+    cold = report.get("cold_pairs") or {}
+    if ON_ANSWERS in cold and cold.get(LATELY, {}).get("top1"):
+        # how far the features go with training data no shop has: the test window's answers
+        out["cold_pairs_top1_fitted_on_answers_vs_last_28_days"] = round(
+            cold[ON_ANSWERS]["top1"] / cold[LATELY]["top1"], 3
+        )
     timing = (report.get("repurchase_timing") or {}).get("methods")
     if timing:
         out["timing_auc14"] = timing["timing model (ours)"]["auc_14"]

@@ -38,6 +38,8 @@ from recommender.eval_tables import (
     LATELY,
     NEW_HOUSEHOLDS,
     OURS,
+    POPULAR,
+    fitted_on_answers,
     frequency_key,
     interval,
     pair_hits,
@@ -164,7 +166,7 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
         {
             OURS: warm_ranker.score(ev_warm[1]),
             FROZEN: top_k(fz_warm[1], warm_ranker.score(fz_warm[1]), "qid", 3),
-            "most popular in type": popular_in_type(hist_eval, ev_warm[0]),
+            POPULAR: popular_in_type(hist_eval, ev_warm[0]),
             LATELY: sales.top_at(ev_warm[0], 3),
             "household most frequent": frequency_key(ev_warm[1]),
             "household most recent": -ev_warm[1]["own_age"].to_numpy()
@@ -172,25 +174,30 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
             "LightFM alone": "lfm_score",
         },
     )
+    references = step(
+        "cold-pair ranker on the answers (reference)",
+        lambda: fitted_on_answers(
+            ev_cold[1], training.COLD_PAIR_FEATURES, options.cold_ranker, options.seed
+        ),
+    )
     cold_hits = pair_hits(
         ev_cold,
         truth_sets,
         {
             OURS: cold_ranker.score(ev_cold[1]),
             FROZEN: top_k(fz_cold[1], cold_ranker.score(fz_cold[1]), "qid", 3),
-            "most popular in type": popular_in_type(hist_eval, ev_cold[0]),
+            POPULAR: popular_in_type(hist_eval, ev_cold[0]),
             LATELY: sales.top_at(ev_cold[0], 3),
             "LightFM alone": "lfm_score",
+            **references,
         },
     )
     brand, cold = pair_table(ev_warm, warm_hits), pair_table(ev_cold, cold_hits)
     intervals = {
         "brand_resolution": top1_interval(warm_hits, "household most frequent", options.seed),
-        "cold_pairs": top1_interval(cold_hits, "most popular in type", options.seed),
+        "cold_pairs": top1_interval(cold_hits, POPULAR, options.seed),
         "cold_pairs_lately": top1_interval(cold_hits, LATELY, options.seed),
-        "cold_pairs_frozen": top1_interval(
-            cold_hits, "most popular in type", options.seed, ours=FROZEN
-        ),
+        "cold_pairs_frozen": top1_interval(cold_hits, POPULAR, options.seed, ours=FROZEN),
     }
 
     points = step(
