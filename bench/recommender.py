@@ -9,9 +9,10 @@ from rich.console import Console
 
 from recommender.data import from_completejourney
 from recommender.eval_tables import FROZEN, LATELY, ON_ANSWERS, OURS
-from recommender.evaluate import SECTIONS, Options, run_sections
+from recommender.evaluate import Options
 from recommender.offers_eval import NO_CALENDAR
 from recommender.plots import write_report
+from recommender.sections import SECTIONS, run_sections
 from shop.config import PROJECT_ROOT
 
 REPORT = PROJECT_ROOT / "bench" / "recommender-completejourney.json"

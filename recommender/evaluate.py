@@ -54,10 +54,10 @@ from recommender.newcomers import OURS_NEWCOMERS, newcomer_recs, newcomer_table
 from recommender.plots import write_report
 from recommender.ranker import RankerSettings, fit_ranker, top_k
 from recommender.sales import FrozenSales, RecentSales
+from recommender.sections import SECTIONS, run_sections
 from recommender.steps import Steps
 
 TRAIN_WINDOW = training.TRAIN_WINDOW
-SECTIONS = ("recommender", "timing", "offers")
 
 
 @dataclass
@@ -295,48 +295,6 @@ def _household_tables(
     return tables
 
 
-def run_sections(data: RetailData, options: Options, sections: list[str], console: Console) -> dict:
-    """The recommender tables, then repurchase timing and the demand forecast, then offers:
-    the same data, households and cutoff for all (each section trains its own models on
-    history before the cutoff only)."""
-    report: dict = {"cutoff": str(options.cutoff.date())}
-    seconds: dict[str, dict] = {}
-    if "recommender" in sections:
-        part = evaluate(data, options, console)
-        seconds["recommender"] = part.pop("seconds", {})
-        report.update(part)
-    if "timing" in sections:
-        from recommender.timing_eval import evaluate_timing
-
-        part = evaluate_timing(
-            data,
-            options.cutoff,
-            options.end,
-            households=options.households,
-            progress=options.progress,
-            console=console,
-        )
-        seconds["timing"] = part.pop("seconds", {})
-        _merge(report, part, "timing")
-    if "offers" in sections:
-        from recommender.offers_eval import evaluate_offers
-
-        part = evaluate_offers(
-            data, options.cutoff, households=options.households, progress=options.progress
-        )
-        seconds["offers"] = part.pop("seconds", {})
-        _merge(report, part, "offers")
-    report["seconds"] = seconds
-    return report
-
-
-def _merge(report: dict, part: dict, section: str) -> None:
-    """Add a section's tables; its own description of the data goes under ``dataset_<name>``."""
-    if "dataset" in part:
-        report[f"dataset_{section}"] = part.pop("dataset")
-    report.update(part)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m recommender.evaluate", description=__doc__)
     parser.add_argument("--dataset", choices=["completejourney"], default="completejourney")
@@ -354,6 +312,12 @@ def main(argv: list[str] | None = None) -> int:
         "demographics; each extra fold fits its own LightFM models, about a minute)",
     )
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument(
+        "--in-turn",
+        action="store_true",
+        help="run the sections one after the other (less memory; by default on Linux the "
+        "timing and offer sections run in a second process beside the recommender tables)",
+    )
     parser.add_argument(
         "--sections",
         default=",".join(SECTIONS),
@@ -387,7 +351,9 @@ def main(argv: list[str] | None = None) -> int:
     problem = window_problem(data.purchases["ts"], cutoff, end, TRAIN_WINDOW)
     if problem:
         parser.error(problem)
-    report = run_sections(data, options, sections, console)
+    report = run_sections(
+        data, options, sections, console, side_by_side=False if args.in_turn else None
+    )
     write_report(report, args.json, args.plots)
     print(json.dumps(report, indent=2))
     return 0

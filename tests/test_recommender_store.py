@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from recommender.eval_tables import LATELY
+from recommender.eval_tables import IN_SAMPLE, LATELY, ON_ANSWERS
 from recommender.live import LiveModels
 from recommender.offers_eval import NO_CALENDAR
 from recommender.resolver import REASON_SEGMENT
@@ -226,6 +226,8 @@ def test_evaluate_command_on_complete_journey(tmp_path):
         assert report[table]["pairs"] > 0 and 0 < report[table]["candidate_coverage"] <= 1
         for method in methods:
             assert 0 <= report[table][method]["top1"] <= report[table][method]["top3"] <= 1
+    # how far the cold-pair features go when fitted on the test window's own answers
+    assert 0 <= report["cold_pairs"][ON_ANSWERS]["top1"] <= report["cold_pairs"][IN_SAMPLE]["top3"]
     for method in (
         "hybrid ranker (ours)",
         "popularity",
