@@ -48,16 +48,19 @@ def run_sections(
     beside = [s for s in BESIDE if s in sections]
     if side_by_side is None:
         side_by_side = sys.platform.startswith("linux")
+    tables = "recommender" in sections
     child = None
-    if "recommender" in sections and beside and side_by_side:
+    if tables and beside and side_by_side:
         child = _Beside(data, replace(options, progress=False), beside)
         console.print(f"[dim]{' and '.join(beside)} run beside the recommender tables[/dim]")
-    if "recommender" in sections:
+    if tables:
         from recommender.evaluate import evaluate
 
         try:
             with _one_thread(child is not None):
-                part = evaluate(data, _one_thread_rankers(options) if child else options, console)
+                part = evaluate(
+                    data, options if child is None else _one_thread_rankers(options), console
+                )
         except BaseException:
             if child is not None:
                 child.stop()  # or the interpreter would wait for it at exit
