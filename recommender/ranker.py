@@ -179,8 +179,10 @@ def _lightgbm_params(settings: RankerSettings) -> dict:
         # Left alone, LightGBM times row-wise against column-wise histograms and keeps the
         # faster, so the trees can follow the machine's load: two evaluations of the same
         # cold-pair code gave 0.2704 and 0.2717. A fixed layout and LightGBM's deterministic
-        # mode take that choice away (since then: 0.2717 in every run).
-        "force_col_wise": True,
+        # mode take that choice away (since then: 0.2717 in every run). Row-wise: the same
+        # trees as column-wise on our frames (the same top-1 to the last digit), 10% faster
+        # on one thread (brand ranker 71 s against 80 s on a slow machine).
+        "force_row_wise": True,
         "deterministic": True,
         "verbose": -1,
     }
