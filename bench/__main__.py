@@ -37,7 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.exists() else {}
+    from recommender.machine import cpu_model, numpy_avx512
+
     results["machine"] = {
+        "cpu": cpu_model(),
+        "numpy_avx512": numpy_avx512(),  # none: rerun without them, see recommender.machine
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),
@@ -257,4 +261,10 @@ def _latency_rows(table: Table, results: dict) -> None:
 
 
 if __name__ == "__main__":
+    import sys
+
+    from recommender.machine import rerun_with_portable_floats
+
+    # The recommender and resolution benchmarks' figures are then the same on every machine.
+    rerun_with_portable_floats("bench", sys.argv[1:])
     raise SystemExit(main())

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -49,6 +50,7 @@ from recommender.eval_tables import (
 )
 from recommender.history import build_history
 from recommender.hybrid import HybridSettings, HybridTrainer
+from recommender.machine import describe, rerun_with_portable_floats
 from recommender.neighbours import Neighbours
 from recommender.newcomers import OURS_NEWCOMERS, newcomer_recs, newcomer_table
 from recommender.plots import write_report
@@ -269,6 +271,7 @@ def evaluate(data: RetailData, options: Options, console: Console | None = None)
         **tables,
         "intervals": intervals,
         "seconds": timings,
+        "machine": describe({"training point": hybrid_fit, "cutoff": hybrid_eval}),
     }
 
 
@@ -295,7 +298,9 @@ def _household_tables(
     return tables
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, rerun: bool = False) -> int:
+    """``rerun``: once the options are checked, replace this process with one whose floats are
+    the same on every machine (`recommender.machine`); for command-line entry points only."""
     parser = argparse.ArgumentParser(prog="python -m recommender.evaluate", description=__doc__)
     parser.add_argument("--dataset", choices=["completejourney"], default="completejourney")
     parser.add_argument("--cutoff", default="2017-11-01")
@@ -337,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--cutoff and --end take dates such as 2017-11-01: {exc}")
     if end is not None and end <= cutoff:
         parser.error(f"--end ({end.date()}) must come after --cutoff ({cutoff.date()})")
+    if rerun:
+        rerun_with_portable_floats("recommender.evaluate", sys.argv[1:] if argv is None else argv)
     options = Options(
         cutoff=cutoff,
         end=end,
@@ -360,4 +367,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(rerun=True))

@@ -219,7 +219,7 @@ def evaluate(click_ctx: click.Context) -> None:
     `python -m recommender.evaluate`; --help lists them)."""
     from recommender.evaluate import main
 
-    raise SystemExit(main(list(click_ctx.args)))
+    raise SystemExit(main(list(click_ctx.args), rerun=True))
 
 
 @cli.command("serve")
