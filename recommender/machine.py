@@ -76,14 +76,20 @@ def blas_kernels() -> list[str]:
     )
 
 
-def numpy_avx512() -> list[str]:
-    """numpy's AVX-512 code paths this process uses (empty where the CPU has none or they are
-    turned off)."""
+def _numpy_cpu() -> tuple[list[str], dict[str, bool]]:
+    """numpy's dispatch targets and the CPU features it found (and left on)."""
     try:
         from numpy.core._multiarray_umath import __cpu_dispatch__, __cpu_features__
     except ImportError:  # numpy 2 moved them; Rasa pins 1.23
         from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
-    return [f for f in __cpu_dispatch__ if f.startswith("AVX512") and __cpu_features__.get(f)]
+    return list(__cpu_dispatch__), dict(__cpu_features__)
+
+
+def numpy_avx512() -> list[str]:
+    """numpy's AVX-512 code paths this process uses (empty where the CPU has none or they are
+    turned off)."""
+    dispatch, features = _numpy_cpu()
+    return [f for f in dispatch if f.startswith("AVX512") and features.get(f)]
 
 
 #: OpenBLAS's kernel set for every CPU with AVX2 and FMA (Intel since 2013, AMD since 2015).
@@ -92,11 +98,8 @@ BLAS_KERNELS = "Haswell"
 
 def has_avx2() -> bool:
     """Whether the CPU can run OpenBLAS's Haswell kernels (numpy's own CPU detection)."""
-    try:
-        from numpy.core._multiarray_umath import __cpu_features__
-    except ImportError:
-        from numpy._core._multiarray_umath import __cpu_features__
-    return bool(__cpu_features__.get("AVX2") and __cpu_features__.get("FMA3"))
+    features = _numpy_cpu()[1]
+    return bool(features.get("AVX2") and features.get("FMA3"))
 
 
 def portable_floats_env(
