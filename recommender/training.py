@@ -24,6 +24,7 @@ from rich.console import Console
 from recommender import pairs
 from recommender.data import RetailData
 from recommender.history import History, build_history, item_popularity
+from recommender.machine import describe
 from recommender.hybrid import HybridModel, HybridSettings, HybridTrainer
 from recommender.neighbours import Neighbours
 from recommender.ranker import Ranker, RankerSettings, fit_ranker, label
@@ -308,6 +309,7 @@ def train_models(
             _keep_ranker(step, directory, summary, "brand", warm, brand.result)
         hybrid = step("LightFM (all history)", live.result)
     hybrid.save(directory)
+    summary["machine"] = describe({"all history": hybrid})  # to compare two machines' models
     neighbours.save(directory)
     items.to_parquet(directory / "items.parquet")
     summary["lightfm_seconds"] = lightfm_seconds

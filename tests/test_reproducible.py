@@ -134,3 +134,38 @@ def test_a_rerun_process_has_portable_floats_whatever_the_cpu(tmp_path):
     assert avx512 == [] and argv == ["--x", "1"]
     if avx2:
         assert kernels == ["Haswell"]
+
+
+def test_dash_train_parses_its_command_before_click_does():
+    from shop.cli import _command
+
+    assert _command(["train", "--only", "recommender"]) == "train"
+    assert _command(["--database-url", "sqlite:///x.db", "train"]) == "train"
+    assert _command(["--database-url=sqlite:///train.db", "serve"]) == "serve"
+    assert _command(["-h"]) is None and _command([]) is None
+
+
+def test_dash_train_fits_its_models_with_portable_floats(sqlite_demo_store):
+    """`dash train` re-runs itself as the evaluation does, so that the models a shop serves
+    come out the same on every machine, and says in the manifest how they were made."""
+    from recommender.machine import has_avx2
+
+    settings = sqlite_demo_store.settings
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("NPY_DISABLE_CPU_FEATURES", "OPENBLAS_CORETYPE")
+    }
+    env.update(DASH_DATABASE_URL=settings.database_url, DASH_MODELS_DIR=str(settings.models_dir))
+    subprocess.run(
+        [sys.executable, "-m", "shop.cli", "train", "--only", "recommender"],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
+    )
+    machine = json.loads((settings.models_dir / "manifest.json").read_text())["machine"]
+    assert machine["numpy_avx512"] == []
+    if has_avx2():
+        assert machine["openblas_kernels"] == ["Haswell"]
+    assert len(machine["lightfm_fingerprints"]["all history"]) == 16
