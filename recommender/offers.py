@@ -152,6 +152,20 @@ def train_offer_model(
     ``hybrid`` must be fitted on purchases before ``at`` only, or its scores carry the labels;
     the live scorer then uses one fitted on everything. None when the history is too thin (no
     window with 8 weeks of history before it and both outcomes in it): the rules then serve."""
+    frame = training_frames(purchases, products, households, at, hybrid, windows, promotions)
+    return fit_offer_model(frame, settings)
+
+
+def training_frames(
+    purchases: pd.DataFrame,
+    products: pd.DataFrame,
+    households: pd.DataFrame,
+    at: pd.Timestamp,
+    hybrid: HybridModel | None = None,
+    windows: int = 3,
+    promotions: pd.DataFrame | None = None,
+) -> pd.DataFrame | None:
+    """The rows ``train_offer_model`` learns from (None when no window fits)."""
     if purchases.empty:
         return None
     at, ts = pd.Timestamp(at), purchases["ts"]
@@ -161,10 +175,24 @@ def train_offer_model(
         training_frame(purchases, products, households, q, hybrid, promotions=promotions)
         for q in points
     ]
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def fit_offer_model(
+    frame: pd.DataFrame | None, settings: RankerSettings | None = None
+) -> OfferModel | None:
+    """``OfferModel.fit``, or None for no rows or labels of one kind only."""
     try:
-        return OfferModel.fit(pd.concat(frames, ignore_index=True), settings) if frames else None
+        return OfferModel.fit(frame, settings) if frame is not None else None
     except ValueError:
         return None
+
+
+def without_calendar(frame: pd.DataFrame) -> pd.DataFrame:
+    """Offer rows as they would be built with no promotion calendar: the calendar reaches the
+    rows only through these two columns (candidates never read it), so this equals building
+    them again without one, at no cost."""
+    return frame.assign(promo_display=0.0, promo_mailer=0.0)
 
 
 def rule_scores(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

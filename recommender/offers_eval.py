@@ -142,21 +142,19 @@ def evaluate_offers(
     earliest = cutoff - WINDOWS * offers.HORIZON
     hybrid_fit = step("LightFM (training points)", lambda: lfm(earliest))
 
-    def train(promotions: pd.DataFrame | None) -> offers.OfferModel:
-        model = offers.train_offer_model(
-            p[p["ts"] < cutoff],
-            items,
-            demo,
-            earliest,
-            hybrid_fit,
-            windows=WINDOWS,
-            promotions=promotions,
-        )
+    def train(rows: pd.DataFrame | None) -> offers.OfferModel:
+        model = offers.fit_offer_model(rows)
         if model is None:
             raise ValueError("too little history before the cutoff to train the offer rankers")
         return model
 
-    model = step("offer rankers (candidates and fit)", lambda: train(data.promotions))
+    rows = step(
+        "offer candidates (training points)",
+        lambda: offers.training_frames(
+            p[p["ts"] < cutoff], items, demo, earliest, hybrid_fit, WINDOWS, data.promotions
+        ),
+    )
+    model = step("offer rankers", lambda: train(rows))
     hybrid_eval = step("LightFM (cutoff)", lambda: lfm(cutoff))
     truth = offers.bought_after(p, cutoff)
     sig = step(
@@ -194,13 +192,12 @@ def evaluate_offers(
     if data.promotions is not None:
         # The even comparison: no baseline reads the promotion calendar, so the engine also
         # runs without it (trained and choosing with no calendar at all).
-        blind = step("offer rankers without the calendar", lambda: train(None))
-        blind_sig = step(
-            "signals and candidates without the calendar",
-            lambda: offers.signals(p, items, demo, cutoff, hybrid_eval, promotions=None),
+        # The calendar reaches the rows through two columns only: the same rows without them.
+        blind = step(
+            "offer rankers without the calendar",
+            lambda: train(offers.without_calendar(rows)),
         )
-        blind_frame = offers.offer_features(blind_sig, offers.candidates(blind_sig, evaluated))
-        picks[NO_CALENDAR] = offers.choose(blind_frame, blind, N_OFFERS, 0)
+        picks[NO_CALENDAR] = offers.choose(offers.without_calendar(frame), blind, N_OFFERS, 0)
 
     def table(chosen: dict, base: str) -> dict:
         out = {name: _hits(f, truth, evaluated) for name, f in chosen.items()}

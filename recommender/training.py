@@ -24,8 +24,8 @@ from rich.console import Console
 from recommender import pairs
 from recommender.data import RetailData
 from recommender.history import History, build_history, item_popularity
-from recommender.machine import describe
 from recommender.hybrid import HybridModel, HybridSettings, HybridTrainer
+from recommender.machine import describe
 from recommender.neighbours import Neighbours
 from recommender.ranker import Ranker, RankerSettings, fit_ranker, label
 from recommender.sales import RecentSales

@@ -231,3 +231,26 @@ def test_the_promotion_calendar_of_the_offer_weeks_is_a_feature(world):
     assert set(frame["promo_display"]) <= {0.0, 2.0} and frame["promo_display"].max() == 2.0
     plain = offers.offer_frame(purchases, products, households, AT)
     assert (plain[["promo_display", "promo_mailer"]] == 0).all().all()
+
+
+def test_rows_without_the_calendar_are_the_rows_built_without_one(world):
+    """The evaluation's engine without the calendar reuses the calendar run's rows with the two
+    calendar columns zeroed; that holds only while nothing else in the rows reads the calendar."""
+    purchases, products, households = world
+    first = AT - 2 * offers.HORIZON
+    weeks = pd.date_range(first - pd.Timedelta(days=first.weekday()), AT, freq="7D")
+    sold = offers.signals(purchases, products, households, AT).cols
+    calendar = pd.DataFrame(
+        {
+            "product": np.resize(sold[:6], len(weeks) * 3),
+            "week": np.repeat(weeks, 3),
+            "display": True,
+            "mailer": np.resize([True, False], len(weeks) * 3),
+        }
+    )
+    args = (purchases, products, households, first, None, 2)
+    with_calendar = offers.training_frames(*args, promotions=calendar)
+    assert with_calendar["promo_display"].max() > 0
+    pd.testing.assert_frame_equal(
+        offers.without_calendar(with_calendar), offers.training_frames(*args)
+    )
