@@ -95,8 +95,9 @@ class TimingSettings:
     max_rows: int = 1_000_000
     min_rows: int = 200  # fewer rows (or one class): keep the rule
     random_state: int = 0
-    #: OpenMP threads (None: every core). More than one oversubscribes the cores when other fits
-    #: run beside, as in ``dash train`` (5x slower); the evaluation, one step at a time, uses all.
+    #: OpenMP threads (None: every core), for the fits and predictions; the trees are the same
+    #: either way. More than one oversubscribes the cores when other fits run beside (5x slower
+    #: once); ``dash train``, which fits it after everything else, and the evaluation use all.
     threads: int | None = 1
     rate_span: int = 56  # key label rates read the points 14..rate_span days before the moment
     #: A key of ``DAYS_LOSSES``, or None to pick the loss on the most recent point (three more

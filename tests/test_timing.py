@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -173,3 +175,22 @@ def test_key_rates_read_only_points_whose_labels_have_ended():
     rates = key_rates(frame, 14, 56)  # for the point 14 days back: points 28..70
     assert rates.loc["milk"].tolist() == [3.0, 1.0, 1.5]
     assert FAST.points == (14, 28, 42, 56, 70, 84, 98, 112)  # offsets + 56 days older
+
+
+def test_the_trees_are_the_same_with_one_thread_or_every_core():
+    """`dash train` and the evaluation fit with every core, the side-by-side evaluation with
+    one: the same trees either way (on a 1-core machine this checks only the one)."""
+    purchases, products = synthetic()
+    cutoff = START + pd.Timedelta(days=240)
+    fitted = [
+        TimingModel(replace(FAST, threads=threads)).fit(purchases, products, cutoff)
+        for threads in (1, None)
+    ]
+    one, every = (m.models for m in fitted)
+    assert set(one) == set(every) and len(one) >= 6
+    for name, model in one.items():
+        a, b = (m[0] if isinstance(m, tuple) else m for m in (model, every[name]))
+        assert len(a._predictors) == len(b._predictors) > 0, name
+        for trees_a, trees_b in zip(a._predictors, b._predictors, strict=True):
+            for x, y in zip(trees_a, trees_b, strict=True):
+                assert np.array_equal(x.nodes, y.nodes), name
