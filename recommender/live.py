@@ -63,6 +63,8 @@ class LiveModels:
 
         manifest = json.loads((directory / MANIFEST).read_text())
         offers = directory / OFFERS_FILE
+        for old in sorted(directory.glob("*.joblib")):  # an older Dash's pickles: never loaded
+            log.warning("%s is pickle, which Dash no longer loads: run `dash train`", old)
         return cls(
             HybridModel.load(directory),
             pd.read_parquet(directory / "items.parquet"),

@@ -24,10 +24,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
 
+from recommender import persist
 from recommender.hybrid import HybridModel
 from recommender.offer_signals import (
     COLUMNS,
@@ -71,7 +71,7 @@ class OfferModel:
     """Two classifiers of "bought within 4 weeks": over all candidates, and over never-bought
     ones only (discoveries are rare among all candidates: the first barely learns to order them).
 
-    Stored with joblib like the other rankers: load files you trust only."""
+    Stored in skops' format (``recommender.persist``: no pickle), as two ``Ranker.state``."""
 
     model: Ranker
     discovery: Ranker | None = None
@@ -101,12 +101,17 @@ class OfferModel:
         return (self.discovery or self.model).score(frame)
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump({"model": self.model, "discovery": self.discovery}, path)
+        discovery = None if self.discovery is None else self.discovery.state()
+        persist.dump({"model": self.model.state(), "discovery": discovery}, path)
 
     @classmethod
     def load(cls, path: Path) -> OfferModel:
-        return cls(**joblib.load(path))
+        doc = persist.load(path)
+        discovery = doc.get("discovery")
+        return cls(
+            Ranker.from_state(doc["model"]),
+            None if discovery is None else Ranker.from_state(discovery),
+        )
 
 
 def bought_after(purchases: pd.DataFrame, at: pd.Timestamp, horizon=HORIZON) -> pd.DataFrame:

@@ -14,8 +14,9 @@ matches the binary trees' brand top-1 too, but not on the small demo store
 
 Persistence: LightGBM's trees (the live brand and cold-pair rankers) are saved as LightGBM's
 own text model inside a JSON file, no pickle, and loaded as a ``lightgbm.Booster`` that scores
-exactly as the fitted model did (tested). scikit-learn's trees have no pickle-free format and
-are stored with joblib: load those only from a directory you trust.
+exactly as the fitted model did (tested); scikit-learn's trees in skops' format
+(``recommender.persist``: no pickle, and only the types of Dash's trees are built on loading).
+Both formats hold one ``Ranker.state`` dict, which the offer model stores two of.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
+
+from recommender import persist
 
 OBJECTIVES = ("binary", "lambdarank")
 LIBRARIES = ("sklearn", "lightgbm")
@@ -86,42 +88,55 @@ class Ranker:
         e = np.exp(scores - scores.max())
         return e / e.sum()
 
-    def save(self, stem: Path) -> Path:
-        """Write ``stem.json`` (LightGBM: features, objective and LightGBM's text model) or
-        ``stem.joblib`` (scikit-learn), removing the other; returns the path written."""
-        stem = Path(stem)
-        stem.parent.mkdir(parents=True, exist_ok=True)
+    def state(self) -> dict:
+        """Features, objective and trees as plain data: LightGBM's text model under
+        ``lightgbm``, scikit-learn's fitted estimator under ``model`` (for ``persist``)."""
+        doc: dict[str, Any] = {"features": list(self.features), "objective": self.objective}
         booster = _booster(self.model)
         if booster is None:
-            path, other = stem.with_suffix(".joblib"), stem.with_suffix(".json")
-            joblib.dump({"features": self.features, "model": self.model}, path)
+            doc["model"] = self.model
         else:
-            path, other = stem.with_suffix(".json"), stem.with_suffix(".joblib")
-            doc = {
-                "format": "lightgbm-text",
-                "features": self.features,
-                "objective": self.objective,
-                "model": booster.model_to_string(),
-            }
+            doc["format"], doc["lightgbm"] = "lightgbm-text", booster.model_to_string()
+        return doc
+
+    @classmethod
+    def from_state(cls, doc: dict) -> Ranker:
+        if "lightgbm" in doc:
+            from lightgbm import Booster
+
+            return cls(list(doc["features"]), Booster(model_str=doc["lightgbm"]), doc["objective"])
+        return cls(list(doc["features"]), doc["model"])
+
+    def save(self, stem: Path) -> Path:
+        """Write ``stem.json`` (LightGBM's text model) or ``stem.skops`` (scikit-learn's
+        trees), removing the other and any ``stem.joblib`` an older Dash wrote; returns the
+        path written."""
+        stem = Path(stem)
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        doc = self.state()
+        if "lightgbm" in doc:
+            path, other = stem.with_suffix(".json"), stem.with_suffix(".skops")
             path.write_text(json.dumps(doc), encoding="utf-8")
+        else:
+            path, other = persist.dump(doc, stem.with_suffix(".skops")), stem.with_suffix(".json")
         other.unlink(missing_ok=True)
+        stem.with_suffix(".joblib").unlink(missing_ok=True)
         return path
 
     @classmethod
     def load(cls, stem: Path) -> Ranker | None:
-        """The ranker saved at ``stem`` (either format), or None if there is none."""
+        """The ranker saved at ``stem`` (either format), or None if there is none (an older
+        Dash's ``stem.joblib`` is pickle and never loaded: ``dash train`` replaces it)."""
         stem = Path(stem)
         if stem.with_suffix(".json").exists():
-            from lightgbm import Booster
-
             doc = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
             if doc.get("format") != "lightgbm-text":
                 raise ValueError(f"{stem.with_suffix('.json')}: not a saved ranker")
-            model = Booster(model_str=doc["model"])
-            return cls(list(doc["features"]), model, doc["objective"])
-        if stem.with_suffix(".joblib").exists():
-            data = joblib.load(stem.with_suffix(".joblib"))
-            return cls(list(data["features"]), data["model"])
+            if "lightgbm" not in doc:  # written before ``state``: the text model under "model"
+                doc["lightgbm"] = doc["model"]
+            return cls.from_state(doc)
+        if stem.with_suffix(".skops").exists():
+            return cls.from_state(persist.load(stem.with_suffix(".skops")))
         return None
 
 

@@ -20,12 +20,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
+from recommender import persist
 from recommender.timing_stats import (
     FEATURES,
     ID_COLUMNS,
@@ -117,7 +117,7 @@ DAYS_LOSSES = {
     "absolute_error_log": ("absolute_error", True),
     "squared_error_log": ("squared_error", True),
 }
-FILE = "timing.joblib"
+FILE = "timing.skops"
 KEY_RATE_FEATURES = ["key_rel", "key_y14"]
 RATED = ("p7", "p14", "n7")  # the models that also read ``KEY_RATE_FEATURES``
 KEY_RATE_PRIOR = 20.0  # pseudo-pairs pulling a key's label rate toward all keys'
@@ -157,7 +157,7 @@ class TimingModel:
     next purchase (loss chosen on the most recent training point that sees the whole horizon)
     and its 20% / 80% quantiles. Any part that cannot be fitted is served by ``rule_predict``.
 
-    Persistence is joblib (pickle): load only from a directory you trust."""
+    Stored in skops' format (``recommender.persist``: no pickle)."""
 
     def __init__(self, settings: TimingSettings | None = None, key: str = "type", min_days=3):
         self.settings = settings or TimingSettings()
@@ -272,17 +272,33 @@ class TimingModel:
         return np.clip(_regress(model, x), 0.0, self.settings.horizon)
 
     def save(self, directory: Path) -> Path:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        state = {k: v for k, v in vars(self).items() if k != "settings"}
-        joblib.dump({"settings": asdict(self.settings), **state}, directory / FILE)
-        return directory / FILE
+        """Write ``FILE`` in ``directory`` (and remove the pickle an older Dash wrote)."""
+        rates = self.key_rates
+        state = {
+            "settings": asdict(self.settings),
+            "key": self.key,
+            "min_days": self.min_days,
+            "models": self.models,  # trees; the wait's regressors as (trees, fitted on log1p)
+            "days_loss": self.days_loss,
+            "validation": self.validation,
+            "key_rates": None
+            if rates is None
+            else {"key": rates.index.tolist(), **{c: rates[c].to_numpy() for c in rates}},
+        }
+        path = persist.dump(state, Path(directory) / FILE)
+        path.with_suffix(".joblib").unlink(missing_ok=True)
+        return path
 
     @classmethod
     def load(cls, directory: Path) -> TimingModel:
-        state = joblib.load(Path(directory) / FILE)
-        model = cls(TimingSettings(**state.pop("settings")))
-        vars(model).update(state)
+        state = persist.load(Path(directory) / FILE)
+        model = cls(TimingSettings(**state["settings"]), state["key"], state["min_days"])
+        model.models = dict(state["models"])
+        model.days_loss, model.validation = state["days_loss"], dict(state["validation"])
+        rates = state["key_rates"]
+        if rates is not None:
+            index = pd.Index(rates["key"], name="key")
+            model.key_rates = pd.DataFrame({c: rates[c] for c in ("n", "y", "r")}, index=index)
         return model
 
 

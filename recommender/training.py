@@ -2,7 +2,8 @@
 
 Layout of ``models/recommender/``: ``hybrid.npz`` + ``hybrid.json`` (LightFM, no pickle),
 ``brand.json`` and ``cold.json`` (the rankers: LightGBM's text models, no pickle),
-``offers.joblib`` and ``timing.joblib`` (scikit-learn's trees), ``neighbours.npz`` (who bought
+``offers.skops`` and ``timing.skops`` (scikit-learn's trees in skops' format, no pickle:
+``recommender.persist``), ``neighbours.npz`` (who bought
 what, for similar households' picks), ``items.parquet`` (item-side statistics at training
 time) and ``manifest.json``, written last: a running assistant reloads when the
 manifest changes (``recommender.live``).
@@ -48,7 +49,7 @@ COLD_PAIR_FEATURES = [
 ]
 
 
-OFFERS_FILE = "offers.joblib"
+OFFERS_FILE = "offers.skops"
 #: Candidates per query from the type's best sellers (at the history's end and in the 28 days
 #: before the query) and from LightFM. A type the household never bought has no own products
 #: to offer, so it takes more: 20 best sellers lift the cold pairs' candidate coverage from
@@ -342,7 +343,7 @@ def _keep_ranker(
         ranker = step(f"{name} ranker", fitted)
     except ValueError as exc:
         summary["rankers"][name] = f"not trained: {exc}"
-        for suffix in (".json", ".joblib"):
+        for suffix in (".json", ".skops", ".joblib"):
             (directory / f"{name}{suffix}").unlink(missing_ok=True)
         return
     ranker.save(directory / name)
@@ -363,6 +364,7 @@ def _train_offers(data: RetailData, directory: Path, at, now, hybrid: HybridMode
         hybrid,
         promotions=data.promotions,
     )
+    (directory / OFFERS_FILE).with_suffix(".joblib").unlink(missing_ok=True)  # an older Dash's
     if model is None:
         (directory / OFFERS_FILE).unlink(missing_ok=True)
         return "not trained: too little history"

@@ -219,7 +219,7 @@ def test_brand_ranker_learns_loyalty(data, objective, library, tmp_path):
     else:
         assert np.allclose(chances, ranker.score(one))
     written = ranker.save(tmp_path / "brand")
-    assert written.suffix == (".joblib" if library == "sklearn" else ".json")
+    assert written.suffix == (".skops" if library == "sklearn" else ".json")
     assert [p.name for p in tmp_path.iterdir()] == [written.name]
     loaded = Ranker.load(tmp_path / "brand")
     assert loaded.objective == objective and loaded.features == ranker.features
@@ -238,11 +238,15 @@ def test_train_models_writes_a_loadable_directory(trained):
         "brand.json",
         "cold.json",
         "neighbours.npz",
+        "offers.skops",
+        "timing.skops",
         MANIFEST,
     ):
         assert (directory / name).exists(), name
+    assert not list(directory.glob("*.joblib"))  # no pickle anywhere
     models = LiveModels.load(directory)
     assert models.brand is not None and models.hybrid.knows(1)
+    assert models.offers is not None and models.timing is not None
     assert models.neighbours is not None and 1 in models.neighbours.households
 
 
