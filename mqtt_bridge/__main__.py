@@ -64,7 +64,7 @@ def main() -> int:
             from recommender.live import ModelWatcher
             from shop.reminders import ReminderScheduler
 
-            watcher = ModelWatcher(store.settings.models_dir)
+            watcher = ModelWatcher(store.settings.models_dir, background=True)
             reminders = ReminderScheduler(store, every, model=lambda: _timing(watcher))
             reminders.start()
     bridge.start()

@@ -2,8 +2,8 @@
 
 ``ModelWatcher.current()`` checks the manifest's modification time (one ``stat`` per call) and
 loads the new models when `dash train` has written them, so the API and the action server pick
-up a retrained model without a restart. A broken or half-written directory keeps the models
-already loaded.
+up a retrained model without a restart (in a thread, serving the previous models meanwhile). A
+broken or half-written directory keeps the models already loaded.
 """
 
 from __future__ import annotations
@@ -205,13 +205,21 @@ class ModelWatcher:
 
     The manifest is replaced, not rewritten, by each training (``train_models``), so a new
     one is a new file: its inode tells it apart even where the clock is too coarse for the
-    modification time to."""
+    modification time to.
 
-    def __init__(self, directory: Path) -> None:
+    ``background``: once models are loaded, a new training is loaded in a thread while every
+    caller goes on with the previous models, swapped in whole when ready. Loading the full
+    Complete Journey's models takes 2-3 s (the timing model's 1,800 trees most of it), which
+    a serving process should not put in front of the requests that arrive meanwhile; a
+    command that wants the newest models at once keeps the default."""
+
+    def __init__(self, directory: Path, *, background: bool = False) -> None:
         self.directory = directory
+        self.background = background
         self._models: LiveModels | None = None
         self._stamp: tuple[int, int, int] | None = None
         self._lock = threading.Lock()
+        self._loading: threading.Thread | None = None
 
     def current(self) -> LiveModels | None:
         try:
@@ -222,11 +230,30 @@ class ModelWatcher:
         if stamp == self._stamp:
             return self._models
         with self._lock:
-            if stamp != self._stamp:
-                try:
-                    self._models = LiveModels.load(self.directory)
-                    log.info("recommender models loaded from %s", self.directory)
-                except Exception:  # keep serving the previous models
-                    log.exception("could not load recommender models from %s", self.directory)
-                self._stamp = stamp
-        return self._models
+            models = self._models
+            if stamp == self._stamp or self._loading is not None:
+                return models
+            if self.background and models is not None:
+                self._loading = threading.Thread(
+                    target=self._load, args=(stamp,), name="models-reload", daemon=True
+                )
+                self._loading.start()
+                return models
+            self._load(stamp)
+            return self._models
+
+    def settle(self) -> None:
+        """Wait for a load running in the background, if any."""
+        loading = self._loading
+        if loading is not None:
+            loading.join()
+
+    def _load(self, stamp: tuple[int, int, int]) -> None:
+        try:
+            self._models = LiveModels.load(self.directory)
+            log.info("recommender models loaded from %s", self.directory)
+        except Exception:  # keep serving the previous models
+            log.exception("could not load recommender models from %s", self.directory)
+        self._stamp = stamp
+        if threading.current_thread() is self._loading:
+            self._loading = None

@@ -56,19 +56,25 @@ class LearnedContext:
 
 class ProductResolver:
     """Keeps one matcher per process, rebuilt when the catalog changes, and the trained
-    recommender models of ``models_dir`` (reloaded when `dash train` rewrites them)."""
+    recommender models of ``models_dir`` (reloaded when `dash train` rewrites them, in the
+    background: requests go on with the previous models while the new ones load)."""
 
     def __init__(self, models_dir: Path | None = None) -> None:
         self._matcher: MentionMatcher | None = None
         self._version: CatalogVersion | None = None
         self._lock = threading.Lock()
-        self._watcher = ModelWatcher(models_dir) if models_dir else None
+        self._watcher = ModelWatcher(models_dir, background=True) if models_dir else None
         self._products: pd.DataFrame | None = None
         self._products_version: CatalogVersion | None = None
 
     def models(self) -> LiveModels | None:
         """The trained models (brand and cold rankers, timing, offers), if `dash train` ran."""
         return self._watcher.current() if self._watcher else None
+
+    def settle(self) -> None:
+        """Wait for a retraining being loaded in the background, if any."""
+        if self._watcher:
+            self._watcher.settle()
 
     def learned(self, session: Session) -> LearnedContext | None:
         models = self.models()

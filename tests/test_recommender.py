@@ -363,6 +363,21 @@ def test_watcher_reloads_after_retraining_and_survives_a_broken_write(data, tmp_
     assert watcher.current() is second  # the broken directory is not loaded
 
 
+def test_a_serving_watcher_loads_a_retraining_in_the_background(data, tmp_path):
+    """The first models load before the first answer; after a retraining every caller goes
+    on with the previous models until the new ones are loaded, then gets those."""
+    train_models(data, tmp_path, settings=FAST)
+    watcher = ModelWatcher(tmp_path, background=True)
+    first = watcher.current()
+    assert first is not None and first.manifest["households"] == data.households.shape[0]
+    train_models(data.restrict(range(1, 30)), tmp_path, settings=FAST)
+    assert watcher.current() is first  # the load runs in a thread
+    watcher.settle()
+    second = watcher.current()
+    assert second is not first and second.manifest["households"] == 29
+    assert watcher.current() is second  # loaded once
+
+
 def test_first_baskets_takes_each_households_first_trip(data):
     after = data.purchases[data.purchases["ts"] >= START + pd.Timedelta(days=100)]
     firsts = first_baskets(after)

@@ -186,6 +186,9 @@ def test_retraining_reaches_a_running_app_without_restart(learned_client, traine
         train_from_store(s, trained_store.settings.models_dir, progress=False)
     assert not list(manifest.parent.glob(".*.part"))  # swapped in whole
     with trained_store.session() as s:
+        assert resolver.learned(s).models is first  # the new ones load in a thread meanwhile
+    resolver.settle()
+    with trained_store.session() as s:
         second = resolver.learned(s).models
     assert second is not first and second.manifest["trained_at"] != before
 
