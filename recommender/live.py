@@ -237,8 +237,11 @@ class ModelWatcher:
                 self._loading = threading.Thread(
                     target=self._load, args=(stamp,), name="models-reload", daemon=True
                 )
-                self._loading.start()
-                return models
+                try:
+                    self._loading.start()
+                    return models
+                except RuntimeError:  # no thread to be had: load here, as without background
+                    self._loading = None
             self._load(stamp)
             return self._models
 
@@ -252,8 +255,9 @@ class ModelWatcher:
         try:
             self._models = LiveModels.load(self.directory)
             log.info("recommender models loaded from %s", self.directory)
-        except Exception:  # keep serving the previous models
+        except Exception:  # keep serving the previous models, until the next training
             log.exception("could not load recommender models from %s", self.directory)
-        self._stamp = stamp
-        if threading.current_thread() is self._loading:
-            self._loading = None
+        finally:
+            self._stamp = stamp
+            if threading.current_thread() is self._loading:
+                self._loading = None

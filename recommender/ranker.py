@@ -89,22 +89,22 @@ class Ranker:
         return e / e.sum()
 
     def state(self) -> dict:
-        """Features, objective and trees as plain data: LightGBM's text model under
-        ``lightgbm``, scikit-learn's fitted estimator under ``model`` (for ``persist``)."""
+        """Features, objective and trees as plain data: LightGBM's text model (``format``
+        "lightgbm-text") or scikit-learn's fitted estimator under ``model``."""
         doc: dict[str, Any] = {"features": list(self.features), "objective": self.objective}
         booster = _booster(self.model)
         if booster is None:
             doc["model"] = self.model
         else:
-            doc["format"], doc["lightgbm"] = "lightgbm-text", booster.model_to_string()
+            doc["format"], doc["model"] = "lightgbm-text", booster.model_to_string()
         return doc
 
     @classmethod
     def from_state(cls, doc: dict) -> Ranker:
-        if "lightgbm" in doc:
+        if doc.get("format") == "lightgbm-text":
             from lightgbm import Booster
 
-            return cls(list(doc["features"]), Booster(model_str=doc["lightgbm"]), doc["objective"])
+            return cls(list(doc["features"]), Booster(model_str=doc["model"]), doc["objective"])
         return cls(list(doc["features"]), doc["model"])
 
     def save(self, stem: Path) -> Path:
@@ -114,7 +114,7 @@ class Ranker:
         stem = Path(stem)
         stem.parent.mkdir(parents=True, exist_ok=True)
         doc = self.state()
-        if "lightgbm" in doc:
+        if doc.get("format") == "lightgbm-text":  # LightGBM's own text: JSON, as before skops
             path, other = stem.with_suffix(".json"), stem.with_suffix(".skops")
             path.write_text(json.dumps(doc), encoding="utf-8")
         else:
@@ -132,8 +132,6 @@ class Ranker:
             doc = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
             if doc.get("format") != "lightgbm-text":
                 raise ValueError(f"{stem.with_suffix('.json')}: not a saved ranker")
-            if "lightgbm" not in doc:  # written before ``state``: the text model under "model"
-                doc["lightgbm"] = doc["model"]
             return cls.from_state(doc)
         if stem.with_suffix(".skops").exists():
             return cls.from_state(persist.load(stem.with_suffix(".skops")))

