@@ -7,8 +7,9 @@ a zip of JSON (``schema.json``, a tree of nodes) and numpy arrays.
 
 skops' own check is not enough on its own: 0.9.0 (the version Rasa 3.6 pins) checks only the
 type *name* a node carries, so a crafted file can label a "call this function" node with a
-trusted name and build anything (CVE-2025-54412 and -54413, fixed in skops 0.12, which Rasa 3.6
-cannot take). So ``load`` first reads the schema itself and accepts only the nodes Dash's files
+trusted name and build anything (CVE-2025-54412 for its operator nodes, fixed in skops 0.12,
+which Rasa 3.6 cannot take; ``tests/test_persist.py`` shows the same with its method and
+partial nodes). So ``load`` first reads the schema itself and accepts only the nodes Dash's files
 hold: dicts, lists, tuples, JSON values, builtin types as dict keys, numpy arrays and scalars,
 and objects of the classes in ``OBJECTS`` (the HistGradientBoosting trees and what they hold),
 fixed here and never read from the file. Anything else (functions, methods, partials, reduce

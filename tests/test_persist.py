@@ -73,7 +73,7 @@ def _node(loader: str, module: str, cls: str, content: object) -> dict:
 def test_a_call_dressed_as_a_trusted_type_is_refused(tmp_path):
     """skops 0.9 checks only the name a node carries: a "call this method" node labelled
     with a trusted name passes its check and would write a file of the attacker's choosing
-    when loaded (CVE-2025-54412). Dash reads the schema first and refuses it."""
+    when called (the flaw behind CVE-2025-54412). Dash reads the schema first and refuses it."""
     target = tmp_path / "written"
     raw = sio.dumps({"model": np.frombuffer(b"payload", dtype=np.uint8).copy()})
     with zipfile.ZipFile(io.BytesIO(raw)) as z:
