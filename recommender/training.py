@@ -319,6 +319,12 @@ def train_models(
         summary["offers"] = step(
             "offer ranker", lambda: _train_offers(data, directory, fit_point, now, hybrid_fit)
         )
+    else:  # a history shorter than the rankers' window: the rules serve, not an older training
+        short = f"not trained: history shorter than {settings.window.days} days"
+        summary["rankers"] = {"brand": short, "cold": short}
+        summary["offers"] = short
+        for name in ("brand.json", "cold.json", "brand.skops", "cold.skops", OFFERS_FILE):
+            (directory / name).unlink(missing_ok=True)
     summary["timing"] = step("timing model", lambda: _train_timing(data, directory, now))
     summary["step_seconds"] = step.seconds
     summary["seconds"] = round(time.perf_counter() - started, 1)

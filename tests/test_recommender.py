@@ -396,6 +396,24 @@ def test_a_serving_watcher_without_a_thread_to_spare_loads_in_place(data, tmp_pa
     watcher.settle()  # nothing running: returns at once
 
 
+def test_a_short_history_leaves_no_older_rankers_behind(data, tmp_path):
+    """Retrained on less history than the rankers' window, the directory holds no ranker or
+    offer model of an earlier training (they would be served beside the new LightFM model):
+    the rules serve them, and the manifest says why."""
+    train_models(data, tmp_path, settings=FAST)
+    assert (tmp_path / "brand.json").exists() and (tmp_path / "offers.skops").exists()
+    p = data.purchases
+    recent = RetailData(
+        p[p["ts"] >= p["ts"].max() - pd.Timedelta(days=30)], data.products, data.households
+    )
+    summary = train_models(recent, tmp_path, settings=FAST)
+    for name in ("brand.json", "cold.json", "offers.skops"):
+        assert not (tmp_path / name).exists(), name
+    assert summary["rankers"]["brand"].startswith("not trained: history shorter")
+    models = LiveModels.load(tmp_path)
+    assert models.brand is None and models.cold is None and models.offers is None
+
+
 def test_first_baskets_takes_each_households_first_trip(data):
     after = data.purchases[data.purchases["ts"] >= START + pd.Timedelta(days=100)]
     firsts = first_baskets(after)
