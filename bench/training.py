@@ -7,7 +7,7 @@ memory once the data set is loaded. LightFM is Dash's hybrid as `dash train` fit
 32 components, 10 epochs, demographic and product features, 2 threads); ALS is the evaluation's
 baseline (64 factors, 15 iterations, 2 threads). Both see every transaction of the data set.
 ``dash_train`` times everything `dash train` fits for the recommender (``train_models``), step
-by step.
+by step, then what loading those models costs a serving process (``reload``).
 """
 
 from __future__ import annotations
@@ -73,12 +73,71 @@ def _dash_train(data) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         summary = train_models(data, Path(tmp), settings=TrainSettings(progress=False))
+        reload = _reload(Path(tmp))
     return {
         "train_s": summary["seconds"],
         "recommender_s": summary["recommender_seconds"],
         "step_seconds": summary["step_seconds"],
         "lightfm_s": summary["lightfm_seconds"],
         "rankers": summary["rankers"],
+        "reload": reload,
+    }
+
+
+def _reload(directory: Path, loads: int = 3, quiet_s: float = 3.0) -> dict:
+    """What loading the trained models costs a serving process: the load itself, and a small
+    scoring call (the cold-pair ranker on 40 candidates) timed alone and then over and over
+    in this thread while a retraining loads in another (``ModelWatcher(background=True)``)."""
+    import threading
+
+    import numpy as np
+    import pandas as pd
+
+    from recommender.live import LiveModels
+
+    models = LiveModels.load(directory)  # imports done, as in a running assistant
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.random((40, len(models.cold.features))), columns=models.cold.features)
+
+    def call() -> float:
+        start = time.perf_counter()
+        models.cold.score(frame)
+        return (time.perf_counter() - start) * 1000
+
+    alone, end = [], time.perf_counter() + quiet_s
+    while time.perf_counter() < end:
+        alone.append(call())
+    load_s: list[float] = []
+
+    def load_all() -> None:
+        for _ in range(loads):
+            start = time.perf_counter()
+            LiveModels.load(directory)
+            load_s.append(time.perf_counter() - start)
+
+    loader = threading.Thread(target=load_all)
+    beside: list[float] = []
+    loader.start()
+    while loader.is_alive():
+        beside.append(call())
+    loader.join()
+
+    def stats(ms: list[float]) -> dict:
+        a = np.array(ms)
+        return {
+            "calls": len(a),
+            "p50_ms": round(float(np.percentile(a, 50)), 2),
+            "p99_ms": round(float(np.percentile(a, 99)), 2),
+            "max_ms": round(float(a.max()), 1),
+        }
+
+    start = time.perf_counter()
+    LiveModels.load(directory)
+    return {
+        "load_s": round(time.perf_counter() - start, 2),
+        "load_beside_calls_s": [round(x, 2) for x in load_s],
+        "score_alone": stats(alone),
+        "score_while_loading": stats(beside),
     }
 
 
