@@ -323,8 +323,8 @@ def train_models(
         short = f"not trained: history shorter than {settings.window.days} days"
         summary["rankers"] = {"brand": short, "cold": short}
         summary["offers"] = short
-        for name in ("brand.json", "cold.json", "brand.skops", "cold.skops", OFFERS_FILE):
-            (directory / name).unlink(missing_ok=True)
+        for stem in ("brand", "cold", Path(OFFERS_FILE).stem):
+            _remove_model(directory / stem)
     summary["timing"] = step("timing model", lambda: _train_timing(data, directory, now))
     summary["step_seconds"] = step.seconds
     summary["seconds"] = round(time.perf_counter() - started, 1)
@@ -349,11 +349,16 @@ def _keep_ranker(
         ranker = step(f"{name} ranker", fitted)
     except ValueError as exc:
         summary["rankers"][name] = f"not trained: {exc}"
-        for suffix in (".json", ".skops", ".joblib"):
-            (directory / f"{name}{suffix}").unlink(missing_ok=True)
+        _remove_model(directory / name)
         return
     ranker.save(directory / name)
     summary["rankers"][name] = {"rows": int(len(frame)), "queries": int(frame["qid"].nunique())}
+
+
+def _remove_model(stem: Path) -> None:
+    """An earlier training's model at ``stem``, in any format (the rules serve it now)."""
+    for suffix in (".json", ".skops", ".joblib"):
+        stem.with_suffix(suffix).unlink(missing_ok=True)
 
 
 def _train_offers(data: RetailData, directory: Path, at, now, hybrid: HybridModel) -> dict | str:
@@ -370,11 +375,11 @@ def _train_offers(data: RetailData, directory: Path, at, now, hybrid: HybridMode
         hybrid,
         promotions=data.promotions,
     )
-    (directory / OFFERS_FILE).with_suffix(".joblib").unlink(missing_ok=True)  # an older Dash's
     if model is None:
-        (directory / OFFERS_FILE).unlink(missing_ok=True)
+        _remove_model(directory / Path(OFFERS_FILE).stem)
         return "not trained: too little history"
     model.save(directory / OFFERS_FILE)
+    (directory / OFFERS_FILE).with_suffix(".joblib").unlink(missing_ok=True)  # an older Dash's
     return {"at": str(at)}
 
 
