@@ -18,6 +18,7 @@ calls, other classes) is refused with ``UnsafeModelFile`` before skops builds a 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -88,13 +89,16 @@ def load(path: Path) -> Any:
     """What ``dump`` wrote; ``UnsafeModelFile`` if the file holds anything else."""
     path = Path(path)
     try:
-        with zipfile.ZipFile(path) as archive:
+        # Read once: the bytes checked are the bytes built. Opening the path twice would let
+        # a file replaced in between (a retraining's rename, or worse) skip the check.
+        raw = path.read_bytes()
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             schema = json.loads(archive.read("schema.json"))
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise UnsafeModelFile(f"{path}: not a model file Dash wrote ({exc})") from exc
     _check(schema, path)
     try:
-        return sio.load(path, trusted=list(TRUSTED))
+        return sio.load(io.BytesIO(raw), trusted=list(TRUSTED))
     except UntrustedTypesFoundException as exc:
         message = f"{path}: refused, it names types Dash does not trust ({exc})"
         raise UnsafeModelFile(message) from exc

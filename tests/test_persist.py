@@ -70,11 +70,9 @@ def _node(loader: str, module: str, cls: str, content: object) -> dict:
     return {"__loader__": loader, "__module__": module, "__class__": cls, "content": content}
 
 
-def test_a_call_dressed_as_a_trusted_type_is_refused(tmp_path):
-    """skops 0.9 checks only the name a node carries: a "call this method" node labelled
-    with a trusted name passes its check and would write a file of the attacker's choosing
-    when called (the flaw behind CVE-2025-54412). Dash reads the schema first and refuses it."""
-    target = tmp_path / "written"
+def _crafted(path: Path, target: Path) -> Path:
+    """A file whose "model" is a "call this method" node labelled with a trusted name: called,
+    it writes b"payload" to ``target``."""
     raw = sio.dumps({"model": np.frombuffer(b"payload", dtype=np.uint8).copy()})
     with zipfile.ZipFile(io.BytesIO(raw)) as z:
         files = {n: z.read(n) for n in z.namelist()}
@@ -97,10 +95,18 @@ def test_a_call_dressed_as_a_trusted_type_is_refused(tmp_path):
     )
     schema["content"]["model"] = call
     files["schema.json"] = json.dumps(schema).encode()
-    path = tmp_path / "brand.skops"
     with zipfile.ZipFile(path, "w") as z:
         for name, data in files.items():
             z.writestr(name, data)
+    return path
+
+
+def test_a_call_dressed_as_a_trusted_type_is_refused(tmp_path):
+    """skops 0.9 checks only the name a node carries: a "call this method" node labelled
+    with a trusted name passes its check and would write a file of the attacker's choosing
+    when called (the flaw behind CVE-2025-54412). Dash reads the schema first and refuses it."""
+    target = tmp_path / "written"
+    path = _crafted(tmp_path / "brand.skops", target)
     assert set(sio.get_untrusted_types(file=path)) <= set(persist.TRUSTED)  # skops lets it by
     with pytest.raises(persist.UnsafeModelFile, match="PartialNode"):
         persist.load(path)
@@ -111,6 +117,23 @@ def test_a_call_dressed_as_a_trusted_type_is_refused(tmp_path):
     (tmp_path / "junk.skops").write_bytes(b"not a zip")
     with pytest.raises(persist.UnsafeModelFile, match="not a model file"):
         persist.load(tmp_path / "junk.skops")
+
+
+def test_a_file_swapped_after_its_check_is_not_the_one_built(tmp_path, monkeypatch):
+    """The bytes checked are the bytes built: a file replaced between the check and the load
+    (here by the check itself, the narrowest window there is) does not slip through."""
+    path = persist.dump({"model": np.arange(3)}, tmp_path / "offers.skops")
+    target = tmp_path / "written"
+    check = persist._check
+
+    def check_then_swap(schema, where):
+        check(schema, where)
+        _crafted(tmp_path / "swap.skops", target).replace(path)
+
+    monkeypatch.setattr(persist, "_check", check_then_swap)
+    loaded = persist.load(path)
+    assert np.array_equal(loaded["model"], np.arange(3))
+    assert not target.exists()
 
 
 class _Marker:
