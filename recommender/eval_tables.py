@@ -77,7 +77,9 @@ def hindsight_list(truth: dict[int, set[int]], households: pd.Index, k: int) -> 
     adds up over items, so: the items with the largest sum of 1 / basket size). Not a method:
     the ceiling of every list that is the same for all households, popularity included."""
     weight = _item_weights(truth.values())
-    best = sorted(weight, key=lambda item: (-weight[item], item))[:k]
+    # Rounded, as in ``others_lists``: sums of 1 / basket size that are equal but added in
+    # another order (1/2 + 1 against 1/2 + 3 x 1/3) tie, and the lower item id wins.
+    best = sorted(weight, key=lambda item: (-round(weight[item], 12), item))[:k]
     return {int(h): list(best) for h in households}
 
 
