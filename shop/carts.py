@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from shop.catalog import get_product
 from shop.errors import InvalidInput, NotFound
-from shop.households import get_household
+from shop.households import get_household, lock_household
 from shop.models import Cart, CartLine, utcnow
 
 CHANNELS = ("chat", "voice", "scanner", "web", "api")
@@ -23,18 +23,29 @@ class AddResult:
 
 
 def get_cart(session: Session, household_id: int, *, lock: bool = False) -> Cart:
-    """The household's open cart, created on first use. ``lock`` takes a row lock (PostgreSQL
-    ``FOR UPDATE``) so concurrent changes to one cart from several workers serialize instead
-    of losing updates; SQLite serializes writers anyway."""
-    get_household(session, household_id)
+    """The household's open cart, created on first use. ``lock``: for a change that reads the
+    cart before writing it, hold the household (``lock_household``) and the cart's lines
+    until the unit of work ends, so concurrent changes from several workers and channels run
+    one after the other instead of losing updates (the scanner bridge's upsert included)."""
+    if lock:
+        lock_household(session, household_id)
+    else:
+        get_household(session, household_id)
     query = select(Cart).where(Cart.household_id == household_id)
     if lock:
-        query = query.with_for_update()
+        query = query.with_for_update().execution_options(populate_existing=True)
     cart = session.execute(query).scalar_one_or_none()
     if cart is None:
         cart = Cart(household_id=household_id)
         session.add(cart)
         session.flush()
+    elif lock:
+        session.execute(
+            select(CartLine)
+            .where(CartLine.cart_id == cart.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).all()
     return cart
 
 

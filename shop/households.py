@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -15,6 +15,29 @@ from shop.models import ApiToken, Household, utcnow
 
 def get_household(session: Session, household_id: int) -> Household:
     household = session.get(Household, household_id)
+    if household is None:
+        raise NotFound(f"no household with id {household_id}")
+    return household
+
+
+def lock_household(session: Session, household_id: int) -> Household:
+    """The household, held until the unit of work ends: changes to its cart, orders and
+    preferences that read before they write (add to a line, check out, create a preference)
+    take this first, so two at once run one after the other instead of both reading the same
+    state (a double-clicked checkout placing two orders, concurrent adds losing units).
+
+    PostgreSQL: a row lock on the household (``FOR UPDATE``), which always exists, unlike the
+    cart or preference row about to be created. SQLite has no row locks, and pysqlite reads
+    outside any transaction until the first write: a write that changes nothing takes the
+    database's write lock first, so what is read after it is the latest, and stays so."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("UPDATE households SET id = id WHERE 0"))
+    household = session.execute(
+        select(Household)
+        .where(Household.id == household_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
     if household is None:
         raise NotFound(f"no household with id {household_id}")
     return household

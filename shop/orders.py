@@ -26,8 +26,8 @@ def checkout(
     Refuses an empty cart (Conflict) and a total above the household's spending limit
     (LimitExceeded); in both cases nothing changes.
     """
+    cart = get_cart(session, household_id, lock=True)  # a second click waits, then finds it empty
     household = get_household(session, household_id)
-    cart = get_cart(session, household_id)
     if not cart.lines:
         raise Conflict("the cart is empty; nothing to order")
     total = cart_total_cents(cart)

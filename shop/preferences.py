@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shop.errors import InvalidInput, NotFound
+from shop.households import lock_household
 from shop.models import Category, Member, Preference, Product
 
 
@@ -32,7 +33,10 @@ def set_preference(
     product_id: int | None = None,
     member_id: int | None = None,
 ) -> Preference:
-    """Create or replace the preference; a product fixes the brand too."""
+    """Create or replace the preference; a product fixes the brand too. The household is held
+    first (``lock_household``): two submissions at once would otherwise both find none and
+    create two, since a unique key does not count a missing member as equal to another."""
+    lock_household(session, household_id)
     category = session.get(Category, category_id)
     if category is None:
         raise NotFound(f"no category {category_id!r}")
