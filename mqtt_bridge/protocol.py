@@ -94,7 +94,7 @@ def parse_event(topic: str, payload: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) 
         )
     try:
         body = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise BadEvent("payload is not valid JSON", device_id=device_id, kind=kind) from None
     if not isinstance(body, dict):
         raise BadEvent("payload must be a JSON object", device_id=device_id, kind=kind)

@@ -99,7 +99,7 @@ def set_voice_pin(household: Household, pin: str | None) -> None:
     if pin is None:
         household.voice_pin_hash = None
         return
-    if not pin.isdigit() or not 4 <= len(pin) <= 8:
+    if not (pin.isascii() and pin.isdigit()) or not 4 <= len(pin) <= 8:
         raise InvalidInput("the voice PIN must be 4 to 8 digits")
     household.voice_pin_hash = generate_password_hash(pin)
 

@@ -120,6 +120,12 @@ BAD_BODIES = [
     (json.dumps({"gtin": "2000000001013"}).encode(), 400, "check digit"),
     (json.dumps({"gtin": 2000000001012}).encode(), 400, "string of digits"),
     (json.dumps({"gtin": "2999999999996"}).encode(), 400, "check digit"),
+    # past what a database id holds (the driver raised OverflowError: a 500)
+    (json.dumps({"product_id": 2**63}).encode(), 400, "out of range"),
+    (json.dumps({"product_id": 1, "quantity": -(2**70)}).encode(), 400, "out of range"),
+    # nested past the JSON decoder's depth, under the size limit (RecursionError: a 500)
+    (b'{"a":' * 5000, 400, "not valid JSON"),
+    (b"[" * 5000, 400, "not valid JSON"),
 ]
 
 

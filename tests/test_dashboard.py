@@ -82,6 +82,12 @@ def test_an_unknown_barcode_is_added_to_the_catalog_from_the_dashboard(web):
     )
     assert bad.status_code == 302
     assert "the price must be between" in client.get("/dashboard").text
+    for price in ("inf", "1e400"):  # float() takes them, round() did not: a 500
+        res = client.post(
+            "/dashboard/unknown/0036000291452", data={**form, "price": price, "category": "ketchup"}
+        )
+        assert res.status_code == 302
+        assert "the price must be between" in client.get("/dashboard").text
     client.post(
         "/dashboard/unknown/0036000291452", data={**form, "price": "3.49", "category": "ketchup"}
     )

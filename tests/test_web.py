@@ -178,8 +178,18 @@ def test_spending_limit_and_voice_pin(web):
         assert home.spending_limit_cents == 12050
         assert check_voice_pin(home, "4321") and not check_voice_pin(home, "1234")
         assert "4321" not in home.voice_pin_hash
-    for bad in ({"spending_limit": "lots"}, {"voice_pin": "12a"}, {"voice_pin": "12"}):
-        client.post("/households/1/settings", data={"csrf": token, "spending_limit": "5", **bad})
+    bad_posts = (
+        {"spending_limit": "lots"},
+        *({"spending_limit": x} for x in ("inf", "1e400", "nan", "-inf")),  # inf was a 500
+        {"voice_pin": "12a"},
+        {"voice_pin": "12"},
+        {"voice_pin": "\u00b2\u00b2\u00b2\u00b2"},  # "²²²²": digits to isdigit(), not to a keypad
+    )
+    for bad in bad_posts:
+        res = client.post(
+            "/households/1/settings", data={"csrf": token, "spending_limit": "5", **bad}
+        )
+        assert res.status_code == 302, bad
     with store.session() as s:
         assert s.get(Household, 1).spending_limit_cents == 12050  # each bad post changed nothing
     assert "4 to 8 digits" in client.get("/households/1").text

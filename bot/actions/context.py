@@ -15,6 +15,7 @@ from shop.errors import Unauthorized
 from shop.households import authenticate
 from shop.links import linked
 from shop.models import Household
+from shop.parsing import parse_id
 from shop.replenishment import CycleCache
 from shop.resolve import ProductResolver
 from shop.search import ProductIndex, catalog_version
@@ -104,10 +105,9 @@ def identify(tracker: Tracker, session: Session, secret: str = "") -> Who:
         raw = _token_household(session, metadata.get("access_token"))
     elif channel in TRUSTED_CHANNELS:
         raw = metadata.get("household_id", tracker.sender_id)
-    household_id = None
-    if isinstance(raw, int) or (isinstance(raw, str) and raw.isdigit()):
-        if session.get(Household, int(raw)) is not None:
-            household_id = int(raw)
+    household_id = parse_id(raw)
+    if household_id is not None and session.get(Household, household_id) is None:
+        household_id = None
     return Who(household_id, member if isinstance(member, str) and member else None, channel, voice)
 
 

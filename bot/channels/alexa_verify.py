@@ -99,7 +99,7 @@ class AlexaVerifier:
             raise AlexaVerificationError("the body's signature does not verify") from exc
         try:
             request = json.loads(body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise AlexaVerificationError("the body is not JSON") from exc
         if not isinstance(request, dict):
             raise AlexaVerificationError("the body is not a JSON object")

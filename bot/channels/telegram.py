@@ -113,7 +113,7 @@ class TelegramChannel(InputChannel):
                 return response.json({"error": "update too large"}, status=413)
             try:
                 update = json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):
                 return response.json({"error": "the update is not JSON"}, status=400)
             if not isinstance(update, dict):
                 return response.json({"error": "the update is not a JSON object"}, status=400)

@@ -9,6 +9,7 @@ from flask import Flask
 
 from shop.api.errors import register_error_handlers
 from shop.config import Settings
+from shop.parsing import IdConverter
 from shop.replenishment import CycleCache
 from shop.resolve import ProductResolver
 from shop.store import Store
@@ -20,6 +21,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     settings = settings or (store.settings if store else Settings.from_env())
     store = store or Store(settings)
     app = Flask(__name__, template_folder="../web/templates", static_folder="../web/static")
+    app.url_map.converters["int"] = IdConverter  # before any route: ids past 2**63 - 1 are 404
     # Without a configured secret, logins last as long as this process and the action server
     # cannot check chat tickets (the web chat is then anonymous); `dash demo` sets one.
     secret = settings.secret_key or secrets.token_urlsafe(32)

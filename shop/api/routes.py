@@ -11,6 +11,7 @@ from shop.catalog import get_product, product_by_gtin
 from shop.errors import InvalidInput
 from shop.households import get_household
 from shop.models import Product
+from shop.parsing import MAX_ID, parse_id
 from shop.search import ProductIndex, catalog_version
 from shop.store import Store
 
@@ -24,7 +25,10 @@ def _store() -> Store:
 def _json_body() -> dict:
     if not request.data:
         raise InvalidInput("send a JSON object in the request body")
-    body = request.get_json(silent=True, force=True)
+    try:
+        body = request.get_json(silent=True, force=True)
+    except RecursionError:  # nested past the decoder's depth; not a ValueError, so not silenced
+        body = None
     if body is None:
         raise InvalidInput("the request body is not valid JSON")
     if not isinstance(body, dict):
@@ -38,6 +42,8 @@ def _int_field(body: dict, name: str, default: int | None = None) -> int:
         raise InvalidInput(f"'{name}' is required")
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"'{name}' must be a whole number")
+    if abs(value) > MAX_ID:
+        raise InvalidInput(f"'{name}' is out of range")
     return value
 
 
@@ -179,9 +185,9 @@ def resolve_product():
     household_id = None
     with _store().session() as s:
         if raw_household is not None:
-            if not raw_household.isdigit():
+            household_id = parse_id(raw_household)
+            if household_id is None:
                 raise InvalidInput("'household' must be a household id")
-            household_id = int(raw_household)
             require_household(s, household_id)
             get_household(s, household_id)
         resolver = current_app.extensions["dash.resolver"]

@@ -8,6 +8,7 @@ from shop import offers, serialize
 from shop.api.auth import require_household, require_operator
 from shop.errors import InvalidInput
 from shop.models import utcnow
+from shop.parsing import parse_id
 from shop.replenishment import HORIZON_DAYS, cycles, running_low
 from shop.store import Store
 
@@ -24,10 +25,10 @@ def _models():
 
 
 def _days_arg(name: str, default: int) -> int:
-    raw = request.args.get(name, str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_DAYS:
+    days = parse_id(request.args.get(name, str(default)))
+    if days is None or not 1 <= days <= MAX_DAYS:
         raise InvalidInput(f"'{name}' must be a whole number of days from 1 to {MAX_DAYS}")
-    return int(raw)
+    return days
 
 
 @bp.get("/households/<int:household_id>/replenishment")

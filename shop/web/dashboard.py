@@ -25,6 +25,7 @@ from shop.catalog import add_product
 from shop.errors import DomainError
 from shop.forecast import demand_forecast
 from shop.models import Category
+from shop.parsing import parse_cents
 from shop.web.access import operator_page, store
 
 bp = Blueprint("dashboard", __name__)
@@ -94,10 +95,7 @@ def dashboard():
 def add_unknown(code: str):
     """Put a scanned, unknown barcode into the catalog, so the next scan of it lands in a cart."""
     form = request.form
-    try:
-        cents = round(float(form.get("price", "").strip().lstrip("$")) * 100)
-    except ValueError:
-        cents = 0
+    cents = parse_cents(form.get("price", "")) or 0  # not a number: add_product's message
     try:
         with store().session() as s:
             product = add_product(

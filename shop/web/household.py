@@ -23,6 +23,7 @@ from shop.devices import list_devices
 from shop.errors import DomainError
 from shop.households import get_household, set_spending_limit, set_voice_pin
 from shop.models import Category, Member, Product, utcnow
+from shop.parsing import parse_cents, parse_id
 from shop.preferences import (
     brands_by_category,
     list_preferences,
@@ -125,7 +126,7 @@ def add_preference(household_id: int):
             household_id,
             form.get("category", ""),
             brand=form.get("brand", ""),
-            member_id=int(member) if member.isdigit() else None,
+            member_id=parse_id(member),
         )
 
     return _apply(household_id, "preferences", change, "Preference saved.")
@@ -149,13 +150,10 @@ def settings(household_id: int):
 
     def change(s) -> None:  # noqa: ANN001
         home = get_household(s, household_id)
-        limit = form.get("spending_limit", "").strip().lstrip("$").replace(",", "")
+        limit = form.get("spending_limit", "").strip()
         if limit:
-            try:
-                cents = round(float(limit) * 100)
-            except ValueError:
-                cents = -1
-            set_spending_limit(home, cents)
+            cents = parse_cents(limit)
+            set_spending_limit(home, -1 if cents is None else cents)  # None: the range message
         else:
             set_spending_limit(home, None)
         if form.get("clear_pin"):
