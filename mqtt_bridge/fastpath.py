@@ -22,6 +22,9 @@ from shop.errors import InvalidInput
 from shop.models import Cart, CartLine, Device, OutboxMessage, Product, ScanEvent, utcnow
 
 DEVICE_TTL_S = 5.0  # a revoked device is refused by the bridge within this time
+#: A product's price, name or withdrawal reaches scans within this time (an unknown barcode is
+#: looked up on every scan, so a product just added to the catalog is found at once).
+PRODUCT_TTL_S = 30.0
 
 
 def _insert(conn: Connection, table):  # noqa: ANN001, ANN202
@@ -62,7 +65,7 @@ class ScanFastPath:
         self.max_line = max_line_quantity
         self.clock = clock
         self._devices: dict[str, tuple[float, tuple | None]] = {}
-        self._products: dict[str, tuple[int, str, int] | None] = {}
+        self._products: dict[str, tuple[float, tuple[int, str, int]]] = {}
         self._carts: dict[int, int] = {}
         self._recent: dict[str, deque] = defaultdict(deque)
         self._stmts: dict[str, dict] = {}
@@ -146,14 +149,20 @@ class ScanFastPath:
         return value
 
     def _product(self, conn: Connection, code: str) -> tuple[int, str, int] | None:
-        if code not in self._products or self._products[code] is None:
-            row = conn.execute(
-                select(Product.id, Product.name, Product.price_cents).where(
-                    Product.gtin == code, Product.active.is_(True)
-                )
-            ).first()
-            self._products[code] = tuple(row) if row else None
-        return self._products[code]
+        now = self.clock()
+        cached = self._products.get(code)
+        if cached and now - cached[0] < PRODUCT_TTL_S:
+            return cached[1]
+        row = conn.execute(
+            select(Product.id, Product.name, Product.price_cents).where(
+                Product.gtin == code, Product.active.is_(True)
+            )
+        ).first()
+        if row is None:
+            self._products.pop(code, None)
+            return None
+        self._products[code] = (now, (row[0], row[1], row[2]))
+        return self._products[code][1]
 
     def _cart(self, conn: Connection, household_id: int) -> int:
         if household_id not in self._carts:
