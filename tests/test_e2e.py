@@ -92,6 +92,25 @@ def test_out_of_scope_and_unknown_never_order(assistant, api):
     assert get(f"{base}/api/households/1/cart", token)["lines"] == []
 
 
+def test_rest_answers_only_this_machines_own_processes(assistant, api):
+    """A REST message names its household itself, so the channel refuses what a proxy
+    forwards from elsewhere (403) and ignores a claimed ``input_channel``."""
+    base, token = api
+    for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):
+        req = urllib.request.Request(
+            assistant.webhook,
+            data=json.dumps({"sender": "1", "message": "order ketchup"}).encode(),
+            headers={"Content-Type": "application/json", header: "203.0.113.9"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=10)
+        assert err.value.code == 403
+    assert get(f"{base}/api/households/1/cart", token)["lines"] == []
+    body = {"sender": "1", "message": "what's in my cart", "input_channel": "telegram"}
+    replies = post(assistant.webhook, body)  # as REST: household 1 (a linked chat would not be)
+    assert "empty" in " | ".join(r.get("text", "") for r in replies).lower()
+
+
 def test_rasa_http_api_needs_the_token(assistant):
     url = f"http://127.0.0.1:{assistant.cfg.rasa_port}/conversations/1/tracker"
     with pytest.raises(urllib.error.HTTPError) as err:

@@ -268,3 +268,29 @@ def test_telegram_refuses_updates_without_the_secret_or_malformed(doors):
     assert telegram(doors, {"update_id": 9, "message": {"chat": {"id": 555}}}) == 200  # no text
     assert len(standin.calls) == calls
     assert [c for c, _, _ in cart(doors, 4)] == ["ketchup"]
+
+
+@pytest.mark.parametrize(
+    ("ip", "headers", "allowed"),
+    [
+        ("127.0.0.1", {}, True),
+        ("127.0.0.53", {}, True),
+        ("::1", {}, True),
+        ("[::1]", {}, True),
+        ("::ffff:127.0.0.1", {}, True),
+        ("10.0.0.5", {}, False),
+        ("192.168.1.20", {}, False),
+        ("::ffff:10.0.0.5", {}, False),
+        ("", {}, False),
+        (None, {}, False),
+        ("127.0.0.1", {"x-forwarded-for": "203.0.113.9"}, False),
+        ("127.0.0.1", {"forwarded": "for=203.0.113.9"}, False),
+        ("127.0.0.1", {"x-real-ip": "203.0.113.9"}, False),
+    ],
+)
+def test_the_rest_channel_answers_this_machine_only(ip, headers, allowed):
+    """REST messages name their household themselves (``bot.channels.rest``): only a direct
+    connection from loopback counts; the end-to-end test sends through the real server."""
+    from bot.channels.rest import from_this_machine
+
+    assert from_this_machine(ip, headers) is allowed
