@@ -148,6 +148,10 @@ class ScanFastPath:
         self._devices[device_id] = (now, value)
         return value
 
+    def households(self, conn: Connection, device_ids: set[str]) -> set[int]:
+        """The households of these devices (from the device cache), for locking up front."""
+        return {row[0] for d in sorted(device_ids) if (row := self._device(conn, d))}
+
     def _product(self, conn: Connection, code: str) -> tuple[int, str, int] | None:
         now = self.clock()
         cached = self._products.get(code)

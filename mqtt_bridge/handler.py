@@ -22,6 +22,7 @@ from mqtt_bridge.fastpath import ScanFastPath
 from mqtt_bridge.protocol import Ack, BadEvent, DeviceEvent, StatusEvent
 from shop import carts
 from shop.errors import DomainError, InvalidInput, NotFound, StoreUnavailable
+from shop.households import lock_households
 from shop.models import Device, OutboxMessage, Product, ScanEvent, utcnow
 from shop.resolve import ProductResolver
 from shop.store import Store
@@ -54,6 +55,10 @@ class EventHandler:
         try:
             with self.store.session() as s:
                 conn = s.connection()
+                # Every household the batch may change, held up front and in id order: a
+                # button's add_item holds its household, a scan locks cart lines, and two
+                # workers doing those in opposite orders deadlocked on PostgreSQL.
+                lock_households(s, self.fast.households(conn, {e.device_id for e in events}))
                 seen: set[str] = set()
                 acks = [
                     self.fast.scan(conn, e, seen) if e.kind == "scan" else self._handle(s, e)

@@ -94,7 +94,7 @@ def load(path: Path) -> Any:
         raw = path.read_bytes()
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             schema = json.loads(archive.read("schema.json"))
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+    except (OSError, KeyError, ValueError, RecursionError, zipfile.BadZipFile) as exc:
         raise UnsafeModelFile(f"{path}: not a model file Dash wrote ({exc})") from exc
     _check(schema, path)
     try:

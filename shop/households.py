@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -20,6 +21,23 @@ def get_household(session: Session, household_id: int) -> Household:
     return household
 
 
+def lock_households(session: Session, household_ids: Iterable[int]) -> None:
+    """Hold several households at once (``lock_household`` for each), always in id order: two
+    holders of overlapping sets then queue instead of each waiting for the other (the scanner
+    bridge's batches, which change several households' carts in one transaction)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("UPDATE households SET id = id WHERE 0"))  # the database's lock
+        return
+    ids = sorted(set(household_ids))
+    if ids:
+        session.execute(
+            select(Household.id)
+            .where(Household.id.in_(ids))
+            .order_by(Household.id)
+            .with_for_update()
+        ).all()
+
+
 def lock_household(session: Session, household_id: int) -> Household:
     """The household, held until the unit of work ends: changes to its cart, orders and
     preferences that read before they write (add to a line, check out, create a preference)
@@ -30,8 +48,7 @@ def lock_household(session: Session, household_id: int) -> Household:
     cart or preference row about to be created. SQLite has no row locks, and pysqlite reads
     outside any transaction until the first write: a write that changes nothing takes the
     database's write lock first, so what is read after it is the latest, and stays so."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("UPDATE households SET id = id WHERE 0"))
+    lock_households(session, [household_id])
     household = session.execute(
         select(Household)
         .where(Household.id == household_id)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from shop import carts
 from shop.config import Settings
 from shop.errors import InvalidInput, NotFound
+from shop.households import lock_household
 from shop.models import Household, Offer, Product, Purchase, utcnow
 
 #: Discount by kind: discovery needs the strongest nudge, a due usual the smallest.
@@ -194,8 +195,10 @@ def current_offers(
     )
 
 
-def _offer_for(session: Session, household_id: int, offer_id: int, now: datetime) -> Offer:
-    offer = session.get(Offer, offer_id)
+def _offer_for(
+    session: Session, household_id: int, offer_id: int, now: datetime, *, fresh: bool = False
+) -> Offer:
+    offer = session.get(Offer, offer_id, populate_existing=fresh)
     if offer is None or offer.household_id not in (None, household_id):
         raise NotFound(f"offer {offer_id} not found")
     if offer.status != "open" or offer.expires_at <= now:
@@ -214,9 +217,11 @@ def accept(
     max_quantity: int = 50,
     now: datetime | None = None,
 ) -> carts.AddResult:
-    """Add the offered product at the offered price; a personal offer is used up."""
+    """Add the offered product at the offered price; a personal offer is used up. The household
+    is held before the offer is read: two accepts at once would both find it open."""
     now = now or utcnow()
-    offer = _offer_for(session, household_id, offer_id, now)
+    lock_household(session, household_id)
+    offer = _offer_for(session, household_id, offer_id, now, fresh=True)
     result = carts.add_item(
         session,
         household_id,

@@ -9,11 +9,13 @@ reached a 500 once; these helpers turn them into "not an id" or "not an amount" 
 from __future__ import annotations
 
 import math
+import re
 
 from werkzeug.routing import IntegerConverter
 
 #: The largest id a database column here can hold (SQLite INTEGER, PostgreSQL BIGINT).
 MAX_ID = 2**63 - 1
+_THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?")
 
 
 def parse_id(raw: object) -> int | None:
@@ -32,8 +34,13 @@ def parse_id(raw: object) -> int | None:
 
 def parse_cents(raw: str) -> int | None:
     """An amount of money typed into a form ("12.50", "$1,200") in cents, or None if it is not
-    a finite number ("abc", "nan", "inf", "1e400")."""
-    text = raw.strip().lstrip("$").replace(",", "")
+    a finite number ("abc", "nan", "inf", "1e400"). A comma only separates thousands: "2,49"
+    (a decimal comma) is refused rather than read as 249 dollars."""
+    text = raw.strip().lstrip("$").strip()
+    if "," in text:
+        if not _THOUSANDS.fullmatch(text):
+            return None
+        text = text.replace(",", "")
     try:
         value = float(text)
     except ValueError:
@@ -45,8 +52,9 @@ def parse_cents(raw: str) -> int | None:
 
 class IdConverter(IntegerConverter):
     """``<int:...>`` in URLs, up to ``MAX_ID``: a longer number matches no route (404) instead
-    of reaching the database and failing there. The digits are limited in the pattern too:
-    werkzeug answers 405 rather than 404 when only a converter's check refuses the value."""
+    of reaching the database and failing there. The digits are limited in the pattern too: a
+    value only the converter's check refuses can get 405 instead of 404 where another method's
+    route has the same shape."""
 
     regex = r"\d{1,19}"
 

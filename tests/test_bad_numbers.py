@@ -55,6 +55,10 @@ def test_parse_id(raw, expected):
         ("-inf", None),
         ("1e400", None),
         ("", None),
+        ("1,200.50", 120050),
+        ("12.", 1200),
+        ("2,49", None),  # a decimal comma: refused, not 249 dollars
+        ("1,20", None),
     ],
 )
 def test_parse_cents(raw, expected):

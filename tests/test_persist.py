@@ -117,6 +117,10 @@ def test_a_call_dressed_as_a_trusted_type_is_refused(tmp_path):
     (tmp_path / "junk.skops").write_bytes(b"not a zip")
     with pytest.raises(persist.UnsafeModelFile, match="not a model file"):
         persist.load(tmp_path / "junk.skops")
+    with zipfile.ZipFile(tmp_path / "deep.skops", "w") as z:  # past the JSON decoder's depth
+        z.writestr("schema.json", "[" * 100_000)
+    with pytest.raises(persist.UnsafeModelFile, match="not a model file"):
+        persist.load(tmp_path / "deep.skops")
 
 
 def test_a_file_swapped_after_its_check_is_not_the_one_built(tmp_path, monkeypatch):

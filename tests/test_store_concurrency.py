@@ -102,3 +102,86 @@ def test_a_preference_submitted_twice_at_once_is_one_row(demo_store):
             ).scalar_one()
             assert rows == 1
             preferences.set_preference(s, 5, category, brand=brand)  # still changeable
+
+
+def test_a_personal_offer_accepted_twice_at_once_is_used_once(demo_store):
+    from datetime import timedelta
+
+    from shop import offers
+    from shop.errors import InvalidInput
+    from shop.models import Offer, utcnow
+
+    product = _product_id(demo_store, "sugar")
+    with demo_store.session() as s:
+        offer = Offer(
+            household_id=6,
+            product_id=product,
+            discount_pct=20,
+            price_cents=100,
+            expires_at=utcnow() + timedelta(days=3),
+        )
+        s.add(offer)
+        s.flush()
+        offer_id = offer.id
+
+    def accept(_: int) -> None:
+        with demo_store.session() as s:
+            offers.accept(s, 6, offer_id)
+
+    _, errors = _at_once(accept, 4)
+    assert len(errors) == 3 and all(isinstance(e, InvalidInput) for e in errors), errors
+    with demo_store.session() as s:
+        lines = [x for x in carts.get_cart(s, 6).lines if x.product_id == product]
+        assert [(x.quantity, x.unit_price_cents) for x in lines] == [(1, 100)]
+
+
+def test_bridge_workers_with_mixed_batches_do_not_deadlock(demo_store):
+    """Two workers, each a batch of a scan for one household and a button press for the other,
+    in opposite orders: the button's add holds its household, the scan locks a cart line, and
+    on PostgreSQL the two deadlocked (the database broke it after a second and the bridge
+    retried). Each batch now holds its households up front, in id order."""
+    from mqtt_bridge.handler import EventHandler, HandlerOptions
+    from mqtt_bridge.protocol import DeviceEvent
+    from shop.devices import add_device
+    from shop.models import Device
+
+    with demo_store.session() as s:
+        products = s.execute(
+            select(Product.id, Product.gtin).where(Product.gtin.isnot(None)).limit(2)
+        ).all()
+        scanners, buttons = {}, {}
+        for household in (7, 8):
+            scanners[household] = add_device(s, household, "kitchen").id
+            buttons[household] = add_device(s, household, "button").id
+            for pid, _ in products:  # the carts and their lines exist already
+                carts.add_item(s, household, pid, 1)
+        s.flush()
+        for household in (7, 8):
+            s.get(Device, buttons[household]).button_product_id = products[1][0]
+    after_scan = threading.Barrier(2)
+
+    def batch(i: int) -> list[str]:
+        scan_for, press_for = (7, 8) if i == 0 else (8, 7)
+        handler = EventHandler(demo_store, HandlerOptions(max_events_per_minute=1000))
+        scan = handler.fast.scan
+
+        def scan_then_wait(conn, event, seen):  # noqa: ANN001, ANN202
+            ack = scan(conn, event, seen)
+            try:  # both workers hold their scan's locks before either presses the button
+                after_scan.wait(timeout=1)
+            except threading.BrokenBarrierError:  # the other one is waiting for our lock
+                pass
+            return ack
+
+        handler.fast.scan = scan_then_wait
+        acks = handler.handle_batch(
+            [
+                DeviceEvent(scanners[scan_for], "scan", f"s{i}", barcode=products[0][1]),
+                DeviceEvent(buttons[press_for], "button", f"b{i}"),
+            ]
+        )
+        return [a.status for a in acks]
+
+    results, errors = _at_once(batch, 2)
+    assert errors == []
+    assert results == [["added", "added"], ["added", "added"]]
