@@ -189,6 +189,39 @@ def test_cart_changed_after_readback_is_not_ordered(chat, ctx):
     assert "changed" in chat.say(ActionAffirm, "yes")
 
 
+def test_an_add_racing_the_yes_is_not_ordered_unread(chat, ctx, monkeypatch):
+    """Another channel adds to the cart just after the yes was checked against the read-back
+    total (here: while the PIN check runs): it waits for the order, then lands in the emptied
+    cart, instead of being ordered without being read back."""
+    import threading
+
+    import bot.actions.voice_pin as voice_pin
+
+    chat.say(ActionAddToCart, "add coffee")
+    chat.say(ActionCheckout, "check out")
+    with ctx.store.session() as s:
+        sugar = s.execute(select(Product.id).where(Product.category_id == "sugar")).scalar()
+
+    def add_sugar() -> None:
+        with ctx.store.session() as s:
+            carts.add_item(s, 1, sugar, 1, source="scanner")
+
+    late = threading.Thread(target=add_sugar)
+
+    def needs_pin(turn) -> bool:  # noqa: ANN001
+        late.start()
+        late.join(1.0)  # it waits for the household while the order is being placed
+        return False
+
+    monkeypatch.setattr(voice_pin, "needs_pin", needs_pin)
+    assert "Order" in chat.say(ActionAffirm, "yes")
+    late.join(30)
+    with ctx.store.session() as s:
+        order = s.execute(select(Order)).scalar_one()
+        assert [x.product.category_id for x in order.lines] == ["coffee"]
+    assert [x[0] for x in cart_of(ctx)] == ["sugar"]
+
+
 def test_spending_limit_refuses_and_explains(chat, ctx):
     with ctx.store.session() as s:
         s.get(Household, 1).spending_limit_cents = 500

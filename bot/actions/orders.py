@@ -53,7 +53,9 @@ def place_order(turn: Turn, pending: dict | None = None) -> None:
     from bot.actions.voice_pin import ask_pin, needs_pin
 
     pending = pending if pending is not None else (turn.pending or {})
-    cart = carts.get_cart(turn.session, turn.who.household_id)
+    # Held from here to the order (shop.households.lock_household): a scan or a web add landing
+    # between this check and the checkout would otherwise be ordered without being read back.
+    cart = carts.get_cart(turn.session, turn.who.household_id, lock=True)
     if carts.cart_total_cents(cart) != pending.get("total_cents"):
         turn.set_pending(None)
         turn.say('Your cart changed since I read it back. Say "check out" again to confirm it.')
