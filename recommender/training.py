@@ -3,10 +3,9 @@
 Layout of ``models/recommender/``: ``hybrid.npz`` + ``hybrid.json`` (LightFM, no pickle),
 ``brand.json`` and ``cold.json`` (the rankers: LightGBM's text models, no pickle),
 ``offers.skops`` and ``timing.skops`` (scikit-learn's trees in skops' format, no pickle:
-``recommender.persist``), ``neighbours.npz`` (who bought
-what, for similar households' picks), ``items.parquet`` (item-side statistics at training
-time) and ``manifest.json``, written last: a running assistant reloads when the
-manifest changes (``recommender.live``).
+``recommender.persist``), ``neighbours.npz`` (who bought what, for similar households'
+picks), ``items.parquet`` (item-side statistics at training time) and ``manifest.json``,
+written last: a running assistant reloads when the manifest changes (``recommender.live``).
 """
 
 from __future__ import annotations
