@@ -150,7 +150,7 @@ class ScanFastPath:
 
     def households(self, conn: Connection, device_ids: set[str]) -> set[int]:
         """The households of these devices (from the device cache), for locking up front."""
-        return {row[0] for d in sorted(device_ids) if (row := self._device(conn, d))}
+        return {row[0] for d in device_ids if (row := self._device(conn, d))}
 
     def _product(self, conn: Connection, code: str) -> tuple[int, str, int] | None:
         now = self.clock()

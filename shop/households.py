@@ -24,18 +24,22 @@ def get_household(session: Session, household_id: int) -> Household:
 def lock_households(session: Session, household_ids: Iterable[int]) -> None:
     """Hold several households at once (``lock_household`` for each), always in id order: two
     holders of overlapping sets then queue instead of each waiting for the other (the scanner
-    bridge's batches, which change several households' carts in one transaction)."""
+    bridge's batches, which change several households' carts in one transaction). Households
+    this transaction already holds are not locked again (a checkout calls this twice)."""
+    held = _held(session)
+    ids = sorted(set(household_ids) - held)
+    if not ids:
+        return
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("UPDATE households SET id = id WHERE 0"))  # the database's lock
-        return
-    ids = sorted(set(household_ids))
-    if ids:
+    else:
         session.execute(
             select(Household.id)
             .where(Household.id.in_(ids))
             .order_by(Household.id)
             .with_for_update()
         ).all()
+    held.update(ids)
 
 
 def lock_household(session: Session, household_id: int) -> Household:
@@ -49,15 +53,20 @@ def lock_household(session: Session, household_id: int) -> Household:
     outside any transaction until the first write: a write that changes nothing takes the
     database's write lock first, so what is read after it is the latest, and stays so."""
     lock_households(session, [household_id])
-    household = session.execute(
-        select(Household)
-        .where(Household.id == household_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    household = session.get(Household, household_id, populate_existing=True)
     if household is None:
         raise NotFound(f"no household with id {household_id}")
     return household
+
+
+def _held(session: Session) -> set[int]:
+    """The households locked in the session's current transaction (forgotten with it)."""
+    session.connection()  # begins the transaction if nothing has yet
+    transaction = session.get_transaction()
+    mark = session.info.get("dash.held_households")
+    if mark is None or mark[0] is not transaction:
+        mark = session.info["dash.held_households"] = (transaction, set())
+    return mark[1]
 
 
 def _hash(token: str) -> str:
